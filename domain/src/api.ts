@@ -1,0 +1,86 @@
+/** HTTP API of the sync server (besides replication, see replication.ts). zod at the edges. */
+import { z } from 'zod';
+import type { Role, UserProfile } from './roles.ts';
+
+export const API_ROUTES = {
+  health: '/health',
+  login: '/api/auth/login',
+  refresh: '/api/auth/refresh',
+  logout: '/api/auth/logout',
+  me: '/api/me',
+  reference: '/api/reference',
+  caseById: '/api/cases/:id',
+  replicationPull: '/api/replication/:collection/pull',
+  replicationPush: '/api/replication/:collection/push',
+  replicationStream: '/api/replication/:collection/stream',
+} as const;
+
+export const loginRequestSchema = z.object({
+  username: z.string().trim().min(1).max(64),
+  password: z.string().min(1).max(256),
+  /** The install (a browser profile or an Electron app data dir) signing in; minted by the client. */
+  installId: z.string().min(8).max(64),
+  installLabel: z.string().max(120).optional(),
+});
+export type LoginRequest = z.infer<typeof loginRequestSchema>;
+
+export const refreshRequestSchema = z.object({ refreshToken: z.string().min(16).max(512) });
+export type RefreshRequest = z.infer<typeof refreshRequestSchema>;
+
+export interface AuthSession {
+  accessToken: string;
+  /** ISO time the access token stops being accepted. */
+  accessTokenExpiresAt: string;
+  refreshToken: string;
+  user: UserProfile;
+  install: { id: string; trackingPrefix: string };
+}
+
+export interface LocalizedName {
+  fa: string;
+  en: string;
+}
+
+export interface CaseTemplateRef {
+  id: string;
+  code: string;
+  name: LocalizedName;
+  category: string;
+  defaultPriority: 'low' | 'normal' | 'high' | 'urgent';
+  team: string;
+  tier: 'L1' | 'L2' | 'L3';
+}
+export interface BranchRef {
+  id: string;
+  code: string;
+  name: LocalizedName;
+  regionId: string;
+}
+export interface MerchantRef {
+  id: string;
+  name: LocalizedName;
+  branchId: string;
+  regionId: string;
+  phone: string;
+  tier: 'standard' | 'gold' | 'platinum';
+}
+export interface EquipmentRef {
+  id: string;
+  merchantId: string;
+  kind: 'pos' | 'pinpad' | 'atm' | 'ipg';
+  serial: string;
+  model: string;
+  vendor: string;
+  terminalId: string;
+  firmware: string;
+}
+
+/** What a client caches for offline use: the data a create-case form needs. */
+export interface ReferenceData {
+  templates: CaseTemplateRef[];
+  branches: BranchRef[];
+  merchants: MerchantRef[];
+  equipment: EquipmentRef[];
+}
+
+export type { Role };
