@@ -8,3 +8,4 @@ export * from './conflict.ts';
 export * from './tracking-code.ts';
 export * from './api.ts';
 export * from './device-api.ts';
+export * from './diagnostics.ts';
