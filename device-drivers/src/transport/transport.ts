@@ -46,7 +46,7 @@ export class TransportError extends Error {
   constructor(
     readonly code: TransportErrorCode,
     message: string,
-    readonly cause?: unknown,
+    override readonly cause?: unknown,
   ) {
     super(message);
     this.name = 'TransportError';
