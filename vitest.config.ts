@@ -6,7 +6,16 @@ export default defineConfig({
     projects: [
       { test: { name: 'domain', include: ['domain/src/**/*.test.ts'], environment: 'node' } },
       { test: { name: 'device-drivers', include: ['device-drivers/src/**/*.test.ts'], environment: 'node', testTimeout: 30_000 } },
-      { test: { name: 'sync-server', include: ['sync-server/src/**/*.test.ts'], environment: 'node', testTimeout: 30_000, hookTimeout: 60_000 } },
+      {
+        test: {
+          name: 'sync-server',
+          include: ['sync-server/src/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+          globalSetup: ['tests/support/global-postgres.ts'],
+        },
+      },
       { test: { name: 'renderer', include: ['renderer/src/**/*.test.ts'], environment: 'node', testTimeout: 30_000 } },
       { test: { name: 'electron', include: ['electron/src/**/*.test.ts'], environment: 'node' } },
       { test: { name: 'lint', include: ['tests/lint/**/*.test.ts'], environment: 'node', testTimeout: 60_000 } },
@@ -14,6 +23,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['tests/integration/**/*.test.ts'],
+          globalSetup: ['tests/support/global-postgres.ts'],
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 120_000,
