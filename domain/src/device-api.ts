@@ -39,7 +39,42 @@ export const agentRequestSchema = z.object({
   payload: z.unknown(),
 });
 export type AgentRequest = z.infer<typeof agentRequestSchema>;
+/**
+ * The agent's answer to one request. `id` echoes the request's id; it is -1 when the message
+ * carried no usable id (not JSON, wrong shape) so the client can log it without matching a request.
+ */
 export interface AgentResponse {
   id: number;
   result: Result<unknown>;
+}
+
+/**
+ * Something the device service pushes without being asked (diagnostic progress, a device lost).
+ * Over IPC it arrives on `DEVICE_EVENT_CHANNEL` (preload `onEvent(listener)`); over the agent's
+ * WebSocket as an `AgentEventMessage`.
+ */
+export interface DeviceEvent {
+  kind: string;
+  /** ISO time the service emitted it. */
+  at: string;
+  data: unknown;
+}
+export const DEVICE_EVENT_CHANNEL = 'device:event';
+export interface AgentEventMessage {
+  type: 'event';
+  event: DeviceEvent;
+}
+/** Every message the agent sends: answers carry `id`, pushed events carry `type: 'event'`. */
+export type AgentServerMessage = AgentResponse | AgentEventMessage;
+
+/** What the Electron preload exposes as `window.emdadDevice` (the browser client offers the same). */
+export interface DeviceBridge extends DeviceApi {
+  /** Subscribes to pushed device events; returns the unsubscribe function. */
+  onEvent(listener: (event: DeviceEvent) => void): () => void;
+}
+
+/** What the Electron preload exposes as `window.emdadConfig`. */
+export interface EmdadRuntimeConfig {
+  /** The sync server's base URL, e.g. http://127.0.0.1:8787. */
+  serverUrl: string;
 }
