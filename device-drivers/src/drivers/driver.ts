@@ -51,7 +51,11 @@ export class DriverError extends Error {
   readonly code: DiagnosticErrorCode;
   readonly frames: FrameLogEntry[] | undefined;
 
-  constructor(code: DiagnosticErrorCode, message: string, options?: { frames?: FrameLogEntry[]; cause?: unknown }) {
+  constructor(
+    code: DiagnosticErrorCode,
+    message: string,
+    options?: { frames?: FrameLogEntry[]; cause?: unknown },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DriverError';
     this.code = code;
