@@ -1,0 +1,170 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { isCaseSynced, type CaseDoc, type RefusedWrite } from '@emdad/domain';
+import { openUserDatabase, type UserDatabase } from '../db/database.ts';
+import { FakeSyncServer, sampleCase } from '../test-support/fake-sync-server.ts';
+import { eventually, testStorage, uniqueName } from '../test-support/rx.ts';
+import { startCaseReplication, type CaseReplication, type ReplicationAuth, type StartCaseReplicationOptions } from './case-replication.ts';
+
+const SERVER = 'http://sync.test';
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function client(server: FakeSyncServer, extra: Partial<StartCaseReplicationOptions> = {}) {
+  const db: UserDatabase = await openUserDatabase('u1', testStorage(), uniqueName('repl'));
+  const refused: RefusedWrite[] = [];
+  const auth: ReplicationAuth = extra.auth ?? { getAccessToken: async () => server.validToken, refresh: async () => false };
+  const replication: CaseReplication = startCaseReplication({
+    collection: db.cases,
+    serverUrl: SERVER,
+    fetch: server.fetch,
+    retryTimeMs: 50,
+    streamBackoff: { initialMs: 20, maxMs: 200 },
+    onRefused: (rows) => refused.push(...rows),
+    ...extra,
+    auth,
+  });
+  cleanups.push(async () => {
+    await replication.stop();
+    await db.close();
+  });
+  return { db, replication, refused };
+}
+
+const localDoc = async (db: UserDatabase, id: string) => (await db.cases.findOne(id).exec())?.toJSON() as CaseDoc | undefined;
+
+describe('startCaseReplication against a contract-faithful fake server', () => {
+  it('pushes a local case without server-owned fields and marks it synced only after the acknowledgement', async () => {
+    const server = new FakeSyncServer();
+    const { db, replication } = await client(server);
+    const doc = sampleCase();
+    await db.cases.insert(doc);
+    expect(isCaseSynced((await localDoc(db, doc.id))!)).toBe(false);
+    await replication.awaitInSync();
+    expect(server.docs.get(doc.id)?.subject).toBe(doc.subject);
+    const pushed = server.pushBodies.flat().find((r) => r.newDocumentState.id === doc.id)!;
+    expect(pushed.assumedMasterState).toBeNull();
+    expect(pushed.newDocumentState).not.toHaveProperty('acknowledgedUpdatedAt');
+    expect(pushed.newDocumentState).not.toHaveProperty('_meta');
+    expect(isCaseSynced((await localDoc(db, doc.id))!)).toBe(true);
+    expect(replication.status().lastSyncAt).not.toBeNull();
+  });
+
+  it('pulls by checkpoint in pages until the server has no more', async () => {
+    const server = new FakeSyncServer();
+    for (let i = 0; i < 25; i++) server.serverWrite(sampleCase());
+    const { db, replication } = await client(server, { pullBatchSize: 10, live: true });
+    await replication.awaitInSync();
+    expect(await db.cases.count().exec()).toBe(25);
+    const checkpoints = server.pullRequests.map((u) => Number(u.searchParams.get('serverUpdatedAt') ?? 0));
+    // first request has no checkpoint, later ones move strictly forward
+    expect(server.pullRequests[0]!.searchParams.has('serverUpdatedAt')).toBe(false);
+    expect(server.pullRequests.length).toBeGreaterThanOrEqual(3);
+    const forward = checkpoints.slice(0, 3);
+    expect(forward[1]!).toBeGreaterThan(forward[0]!);
+    expect(forward[2]!).toBeGreaterThan(forward[1]!);
+  });
+
+  it('hands conflicts to RxDB, which merges with the domain rule and pushes the merge', async () => {
+    const server = new FakeSyncServer();
+    const original = server.serverWrite(sampleCase({ subject: 'original', description: 'first' }));
+    const { db, replication } = await client(server);
+    await replication.awaitInSync();
+    // Another client changes the subject; this client does not hear of it (stream dropped, offline).
+    server.offline = true;
+    server.dropStreams();
+    const { _deleted: _d, serverUpdatedAt: _s, acknowledgedUpdatedAt: _a, ...base } = original;
+    server.offline = false;
+    const muted = server.openStreams;
+    expect(muted).toBe(0);
+    // write directly so nobody is notified
+    server.docs.set(original.id, { ...original, subject: 'changed on server', updatedAt: '2026-11-23T11:00:00.000Z', acknowledgedUpdatedAt: '2026-11-23T11:00:00.000Z', serverUpdatedAt: 99_999 });
+    // Local edit of another field, made from the old version.
+    const local = await db.cases.findOne(base.id).exec();
+    await local!.incrementalPatch({ description: 'added in the field', updatedAt: '2026-11-23T12:00:00.000Z' });
+    await eventually(() => server.docs.get(original.id)?.description === 'added in the field', 'merged document reaches the server');
+    const onServer = server.docs.get(original.id)!;
+    expect(onServer.subject).toBe('changed on server');
+    await replication.awaitInSync();
+    const merged = (await localDoc(db, original.id))!;
+    expect(merged.subject).toBe('changed on server');
+    expect(merged.description).toBe('added in the field');
+    expect(isCaseSynced(merged)).toBe(true);
+  });
+
+  it('reports refused rows with their code and leaves them not synced', async () => {
+    const server = new FakeSyncServer();
+    const { db, replication, refused } = await client(server);
+    const doc = sampleCase({ subject: 'please REFUSE me' });
+    await db.cases.insert(doc);
+    await eventually(() => refused.length > 0, 'refusal reported');
+    expect(refused[0]).toMatchObject({ id: doc.id, code: 'validation_failed' });
+    expect(replication.status().error?.code).toBe('validation_failed');
+    expect(isCaseSynced((await localDoc(db, doc.id))!)).toBe(false);
+  });
+
+  it('on 401 token_expired refreshes once and retries with the new token', async () => {
+    const server = new FakeSyncServer();
+    let token = 'expired';
+    let refreshes = 0;
+    const { db, replication } = await client(server, {
+      auth: {
+        getAccessToken: async () => token,
+        refresh: async () => {
+          refreshes++;
+          token = server.validToken;
+          return true;
+        },
+      },
+    });
+    const doc = sampleCase();
+    await db.cases.insert(doc);
+    await replication.awaitInSync();
+    expect(server.docs.has(doc.id)).toBe(true);
+    expect(refreshes).toBeGreaterThanOrEqual(1);
+    expect(isCaseSynced((await localDoc(db, doc.id))!)).toBe(true);
+  });
+
+  it('reports a refused refresh as an error in words, not as offline', async () => {
+    const server = new FakeSyncServer();
+    const { replication } = await client(server, { auth: { getAccessToken: async () => 'expired', refresh: async () => false } });
+    await eventually(() => replication.status().error, 'error reported');
+    expect(replication.status().error?.code).toBe('token_expired');
+    expect(replication.status().reachable).toBe(true);
+  });
+
+  it('marks the server unreachable when requests get no answer', async () => {
+    const server = new FakeSyncServer();
+    server.offline = true;
+    const { replication } = await client(server);
+    await eventually(() => replication.status().error, 'error reported');
+    expect(replication.status()).toMatchObject({ reachable: false, error: { code: 'network_unavailable' } });
+  });
+
+  it('applies live changes from the stream even when events arrive split into small chunks', async () => {
+    const server = new FakeSyncServer();
+    server.streamChunkSize = 7;
+    const { db, replication } = await client(server);
+    await replication.awaitInSync();
+    await eventually(() => server.openStreams === 1, 'stream connected');
+    const pullsBefore = server.pullRequests.length;
+    const other = server.serverWrite(sampleCase({ subject: 'از کلاینت دیگر' }));
+    await eventually(async () => (await localDoc(db, other.id))?.subject === 'از کلاینت دیگر', 'live change applied');
+    expect(server.pullRequests.length).toBe(pullsBefore);
+  });
+
+  it('reconnects after the stream drops and catches up what it missed with a checkpoint pull', async () => {
+    const server = new FakeSyncServer();
+    const { db, replication } = await client(server);
+    await replication.awaitInSync();
+    await eventually(() => server.openStreams === 1, 'stream connected');
+    server.offline = true;
+    server.dropStreams();
+    const missed = sampleCase({ subject: 'written while disconnected' });
+    server.docs.set(missed.id, { ...missed, serverUpdatedAt: 50_000, acknowledgedUpdatedAt: missed.updatedAt, _deleted: false });
+    server.offline = false;
+    await eventually(async () => (await localDoc(db, missed.id))?.subject === 'written while disconnected', 'missed change pulled after reconnect');
+    await eventually(() => server.openStreams === 1, 'stream reconnected');
+  });
+});
