@@ -1,0 +1,111 @@
+/**
+ * Electron main process. Kept thin (DEVELOPERS.md): every rule it applies lives in a pure, tested
+ * module — window-policy.ts (web preferences, navigation, IPC sender), csp.ts, handlers.ts, ipc.ts.
+ * Bundled to dist/main.cjs by ../build.mjs; `electron electron/` starts it (package.json "main").
+ *
+ * Environment: EMDAD_SERVER_URL (sync server, default http://127.0.0.1:8787), EMDAD_RENDERER_URL
+ * (dev: load the renderer from a Vite server instead of renderer/dist), EMDAD_RENDERER_DIST.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { app, BrowserWindow, ipcMain, session } from 'electron';
+import { DEVICE_EVENT_CHANNEL, type DeviceEvent } from '@emdad/domain/device-api';
+import { createLocalDeviceBackend } from './backend.ts';
+import { serverUrlFrom } from './config.ts';
+import { buildContentSecurityPolicy } from './csp.ts';
+import { createDeviceHandlerMap } from './handlers.ts';
+import { registerDeviceIpc } from './ipc.ts';
+import { isAllowedNavigation, isTrustedIpcSender, secureWebPreferences } from './window-policy.ts';
+
+const serverUrl = serverUrlFrom(process.env);
+const contentSecurityPolicy = buildContentSecurityPolicy({ serverUrl });
+
+function appEntryUrl(): string {
+  const devUrl = process.env.EMDAD_RENDERER_URL?.trim();
+  if (devUrl) return new URL(devUrl).href;
+  // app.getAppPath() is the electron/ folder (where package.json "main" points from).
+  const dist = process.env.EMDAD_RENDERER_DIST ?? path.resolve(app.getAppPath(), '..', 'renderer', 'dist');
+  return pathToFileURL(path.join(dist, 'index.html')).href;
+}
+
+function hardenSession(): void {
+  const ses = session.defaultSession;
+  // The field app needs no camera, microphone, notifications, geolocation or Web Serial from the
+  // page: devices are reached through the main process only.
+  ses.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  ses.setPermissionCheckHandler(() => false);
+  ses.setDevicePermissionHandler(() => false);
+  ses.webRequest.onHeadersReceived((details, callback) => {
+    callback({
+      responseHeaders: {
+        ...details.responseHeaders,
+        'Content-Security-Policy': [contentSecurityPolicy],
+        'X-Content-Type-Options': ['nosniff'],
+      },
+    });
+  });
+}
+
+function createWindow(entryUrl: string): BrowserWindow {
+  const window = new BrowserWindow({
+    width: 1280,
+    height: 820,
+    minWidth: 960,
+    minHeight: 600,
+    show: false,
+    title: 'Emdad Field',
+    webPreferences: secureWebPreferences(path.join(app.getAppPath(), 'dist', 'preload.cjs'), serverUrl),
+  });
+  window.once('ready-to-show', () => window.show());
+  void window.loadURL(entryUrl);
+  return window;
+}
+
+function sendEventToWindows(event: DeviceEvent): void {
+  for (const window of BrowserWindow.getAllWindows()) {
+    if (!window.isDestroyed()) window.webContents.send(DEVICE_EVENT_CHANNEL, event);
+  }
+}
+
+// Every renderer, including any created later, is sandboxed.
+app.enableSandbox();
+
+app.on('web-contents-created', (_event, contents) => {
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  contents.on('will-navigate', (event, url) => {
+    if (!isAllowedNavigation(url, appEntryUrl())) event.preventDefault();
+  });
+  contents.on('will-redirect', (event, url) => {
+    if (!isAllowedNavigation(url, appEntryUrl())) event.preventDefault();
+  });
+});
+
+if (!app.requestSingleInstanceLock()) {
+  // A second copy would fight the first over the serial ports.
+  app.quit();
+} else {
+  app.on('second-instance', () => {
+    const [window] = BrowserWindow.getAllWindows();
+    if (window) {
+      if (window.isMinimized()) window.restore();
+      window.focus();
+    }
+  });
+
+  void app.whenReady().then(() => {
+    const entryUrl = appEntryUrl();
+    hardenSession();
+    const handlers = createDeviceHandlerMap({ backend: createLocalDeviceBackend(), transport: 'ipc' });
+    registerDeviceIpc(ipcMain, handlers, (frameUrl) => isTrustedIpcSender(frameUrl, entryUrl));
+    void sendEventToWindows; // wired to the device service's events when it lands
+    createWindow(entryUrl);
+    app.on('activate', () => {
+      if (BrowserWindow.getAllWindows().length === 0) createWindow(entryUrl);
+    });
+  });
+
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+}
