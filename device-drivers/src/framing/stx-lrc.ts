@@ -461,7 +461,8 @@ export class StxLink {
         await this.sendControl('ack');
         // The device closes the exchange with EOT; wait for it so it cannot be mistaken for the
         // answer to our next command. A device that skips it costs us `eotTimeoutMs` once.
-        await this.next(this.eotTimeoutMs, signal, (e) => e.type === 'control' && e.control === 'eot');
+        // The answer is already complete, so a cancel arriving now does not undo it.
+        await this.next(this.eotTimeoutMs, signal, (e) => e.type === 'control' && e.control === 'eot').catch(() => null);
         return { outcome: 'answered', kind: answer.kind, payload: answer.payload };
       }
     } catch (error) {
