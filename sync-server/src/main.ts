@@ -1,0 +1,51 @@
+/**
+ * Starts the sync server from the environment:
+ *   PORT (8787), HOST (127.0.0.1), DATABASE_URL (a real PostgreSQL; otherwise embedded PGlite in
+ *   EMDAD_DATA_DIR, default $XDG_DATA_HOME/emdad-field or ~/.local/share/emdad-field),
+ *   EMDAD_SEED (demo | none; default demo), EMDAD_RENDERER_DIST (built console to serve at /),
+ *   EMDAD_ACCESS_TOKEN_TTL_SECONDS (900), EMDAD_LOG_LEVEL (info).
+ */
+import { join } from 'node:path';
+import { defaultDataDir } from './config.ts';
+import { createSyncServer } from './server.ts';
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const port = Number(env.PORT ?? 8787);
+  const host = env.HOST ?? '127.0.0.1';
+  const databaseUrl = env.DATABASE_URL?.trim();
+  const dataDir = env.EMDAD_DATA_DIR?.trim() || join(defaultDataDir(env), 'pglite');
+  const seed = (env.EMDAD_SEED ?? 'demo') === 'demo' ? 'demo' : false;
+  const ttl = env.EMDAD_ACCESS_TOKEN_TTL_SECONDS ? Number(env.EMDAD_ACCESS_TOKEN_TTL_SECONDS) : undefined;
+
+  const server = await createSyncServer({
+    database: databaseUrl ? { kind: 'postgres', url: databaseUrl } : { kind: 'pglite', dataDir },
+    seed,
+    ...(ttl ? { accessTokenTtlSeconds: ttl } : {}),
+    logger: { level: env.EMDAD_LOG_LEVEL ?? 'info' },
+  });
+  const address = await server.app.listen({ port, host });
+  const where = databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${dataDir}`;
+  console.log(`Emdad sync server listening on ${address} — database: ${where}${seed ? ', demo data loaded (see fixtures/README.md)' : ''}`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping the sync server`);
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error('The sync server could not start:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});

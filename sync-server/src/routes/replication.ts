@@ -1,0 +1,89 @@
+import { API_ROUTES, REPLICATED_COLLECTIONS, type CaseDoc, type PullResponse, type PushResponse, type ReplicatedCollection, type StreamMessage } from '@emdad/domain';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Db } from '../db/index.ts';
+import { ApiError } from '../errors.ts';
+import type { TokenService } from '../auth/tokens.ts';
+import { requireCaller } from '../auth/session.ts';
+import { parsePushBody, pullCases, pullQuerySchema, pushCases } from '../replication/cases.ts';
+import { HEARTBEAT_MS, type ChangeHub } from '../replication/stream.ts';
+
+export const PUSH_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
+export interface ReplicationRouteOptions {
+  db: Db;
+  tokens: TokenService;
+  hub: ChangeHub;
+  now: () => number;
+  /** Extra response headers for the hijacked SSE response (CORS), which bypasses Fastify's hooks. */
+  streamHeaders: (request: FastifyRequest) => Record<string, string>;
+}
+
+function collectionOf(request: FastifyRequest): ReplicatedCollection {
+  const { collection } = request.params as { collection?: string };
+  if (!collection || !(REPLICATED_COLLECTIONS as readonly string[]).includes(collection)) {
+    throw new ApiError(404, 'unknown_collection', `The collection ${collection ?? ''} is not replicated by this server.`);
+  }
+  return collection as ReplicatedCollection;
+}
+
+export function registerReplicationRoutes(app: FastifyInstance, options: ReplicationRouteOptions): void {
+  const { db, tokens, hub, now } = options;
+
+  app.get(API_ROUTES.replicationPull, async (request): Promise<PullResponse<CaseDoc>> => {
+    const caller = await requireCaller(request, db, tokens);
+    collectionOf(request);
+    const query = pullQuerySchema.safeParse(request.query);
+    if (!query.success) throw new ApiError(400, 'bad_request', `Invalid pull query: ${query.error.issues[0]?.message ?? 'invalid'}.`);
+    const { serverUpdatedAt, id, limit } = query.data;
+    const checkpoint = serverUpdatedAt !== undefined && id !== undefined ? { serverUpdatedAt, id } : null;
+    return await pullCases(db, caller.user, checkpoint, limit);
+  });
+
+  app.post(API_ROUTES.replicationPush, { bodyLimit: PUSH_BODY_LIMIT_BYTES }, async (request): Promise<PushResponse<CaseDoc>> => {
+    const caller = await requireCaller(request, db, tokens);
+    const collection = collectionOf(request);
+    const rows = parsePushBody(request.body);
+    const outcome = await pushCases(db, caller.user, rows, now);
+    if (outcome.stamp !== null) await hub.announce({ collection, stamp: outcome.stamp });
+    return outcome.response;
+  });
+
+  app.get(API_ROUTES.replicationStream, async (request, reply) => {
+    const caller = await requireCaller(request, db, tokens);
+    const collection = collectionOf(request);
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      ...options.streamHeaders(request),
+    });
+    raw.flushHeaders();
+    let closed = false;
+    const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), HEARTBEAT_MS);
+    // The stream ends when the access token does, so the client reconnects with a fresh one.
+    const untilExpiry = Math.min(2 ** 31 - 1, Math.max(0, caller.claims.exp * 1000 - now()));
+    const expiry = setTimeout(() => close(), untilExpiry);
+    let unsubscribe: () => void = () => undefined;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      clearTimeout(expiry);
+      unsubscribe();
+      raw.end();
+    };
+    unsubscribe = hub.subscribe({
+      user: caller.user,
+      collection,
+      send: (message: StreamMessage<CaseDoc>) => {
+        if (!closed) raw.write(`data: ${JSON.stringify(message)}\n\n`);
+      },
+      close,
+    });
+    request.raw.on('close', close);
+    raw.on('close', close);
+  });
+}

@@ -1,0 +1,128 @@
+/**
+ * The sync server factory, used by `main.ts`, tests and other tools:
+ * `createSyncServer(options)` → `{ app, db, close() }` (the app is ready but not listening).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { createTokenService } from './auth/tokens.ts';
+import { dummyPasswordHash } from './auth/passwords.ts';
+import { openDatabase, type DatabaseOptions, type Db } from './db/index.ts';
+import { runMigrations } from './db/migrations.ts';
+import { errorBody, installErrorHandlers } from './errors.ts';
+import { ChangeHub } from './replication/stream.ts';
+import { registerApiRoutes } from './routes/api.ts';
+import { registerAuthRoutes } from './routes/auth.ts';
+import { registerReplicationRoutes } from './routes/replication.ts';
+import { seedDemoData } from './seed.ts';
+
+export interface SyncServerOptions {
+  database: DatabaseOptions;
+  /** 'demo' loads fixtures/ (idempotent). Default: false. */
+  seed?: 'demo' | false;
+  /** The server's clock (ms since epoch): stamps, token times, lockouts. Injectable for tests. */
+  now?: () => number;
+  /** Access token lifetime; default 15 minutes. */
+  accessTokenTtlSeconds?: number;
+  /** Upper bound of the growing delay after failed logins; default 2000 ms. */
+  loginDelayCapMs?: number;
+  /** Login attempts per IP address per minute; default 30. */
+  loginRateLimitPerMinute?: number;
+  /** Built renderer (index.html + assets) served at `/`; default renderer/dist when it exists. */
+  rendererDist?: string | false;
+  /** Fastify's logger option; default false. */
+  logger?: boolean | { level: string };
+  /** Answer CORS requests from any origin (tokens travel in headers, never cookies); default true. */
+  cors?: boolean;
+}
+
+export interface SyncServer {
+  app: FastifyInstance;
+  db: Db;
+  close(): Promise<void>;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const SERVER_VERSION: string = (JSON.parse(readFileSync(join(here, '..', 'package.json'), 'utf8')) as { version: string }).version;
+export const DEFAULT_RENDERER_DIST = resolve(here, '..', '..', 'renderer', 'dist');
+export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+
+const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, POST, OPTIONS',
+  'access-control-allow-headers': 'authorization, content-type, last-event-id',
+  'access-control-max-age': '600',
+} as const;
+
+function isApiPath(url: string): boolean {
+  return url === '/health' || url.startsWith('/api/') || url === '/api';
+}
+
+export async function createSyncServer(options: SyncServerOptions): Promise<SyncServer> {
+  const now = options.now ?? Date.now;
+  const db = await openDatabase(options.database);
+  let hub: ChangeHub | undefined;
+  try {
+    await runMigrations(db);
+    if (options.seed === 'demo') await seedDemoData(db);
+    const tokens = await createTokenService(db, { now, accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 15 * 60 });
+    await dummyPasswordHash();
+    hub = new ChangeHub(db);
+    await hub.start();
+
+    const app = Fastify({ logger: options.logger ?? false, bodyLimit: DEFAULT_BODY_LIMIT_BYTES, trustProxy: false });
+    installErrorHandlers(app);
+    const cors = options.cors ?? true;
+    if (cors) {
+      app.addHook('onRequest', async (request, reply) => {
+        if (!isApiPath(request.url.split('?')[0] ?? '')) return;
+        reply.headers(CORS_HEADERS);
+        if (request.method === 'OPTIONS') return reply.status(204).send();
+      });
+    }
+    await app.register(fastifyRateLimit, { global: false });
+
+    registerApiRoutes(app, { db, tokens, version: SERVER_VERSION });
+    registerAuthRoutes(app, {
+      db,
+      tokens,
+      now,
+      loginDelayCapMs: options.loginDelayCapMs ?? 2000,
+      loginRateLimitPerMinute: options.loginRateLimitPerMinute ?? 30,
+    });
+    registerReplicationRoutes(app, { db, tokens, hub, now, streamHeaders: (_request: FastifyRequest) => (cors ? { ...CORS_HEADERS } : {}) });
+
+    // The central console: the same renderer, served with an SPA fallback. API paths stay JSON 404s.
+    const dist = options.rendererDist === false ? null : (options.rendererDist ?? process.env.EMDAD_RENDERER_DIST ?? DEFAULT_RENDERER_DIST);
+    const serveConsole = dist !== null && existsSync(join(dist, 'index.html'));
+    if (serveConsole) await app.register(fastifyStatic, { root: dist, prefix: '/', index: ['index.html'] });
+    app.setNotFoundHandler((request, reply) => {
+      const path = request.url.split('?')[0] ?? '/';
+      if (serveConsole && request.method === 'GET' && !isApiPath(path)) return reply.type('text/html').sendFile('index.html');
+      return reply.status(404).send(errorBody('not_found', `No route ${request.method} ${path}.`));
+    });
+    await app.ready();
+
+    const startedHub = hub;
+    let closing: Promise<void> | undefined;
+    return {
+      app,
+      db,
+      close() {
+        closing ??= (async () => {
+          await startedHub.close();
+          await app.close();
+          await db.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await hub?.close().catch(() => undefined);
+    await db.close().catch(() => undefined);
+    throw error;
+  }
+}
