@@ -287,7 +287,11 @@ function targetEvaluation(
   excluded: readonly SecondInterval[],
 ): Omit<SlaTargetEvaluation, 'kind'> {
   const warningSec = Math.max(1, Math.min(targetSec, Math.round(targetSec * share)));
-  const clock = runClock(cal, start, end, targetSec, warningSec, excluded);
+  // Once the clock has stopped, only what happened before the stop shapes its due time.
+  const history = stopped
+    ? excluded.filter((p) => p.from < end).map((p) => ({ from: p.from, to: Math.min(p.to, end) }))
+    : excluded;
+  const clock = runClock(cal, start, end, targetSec, warningSec, history);
   const state: SlaTargetState = clock.breached
     ? 'breached'
     : stopped
@@ -382,9 +386,17 @@ export function evaluateCaseSla(input: SlaCaseInput, options: EvaluateOptions): 
   const resTarget = targetSeconds(options.targets.resolutionMinutes);
   const resolution: SlaTargetEvaluation = {
     kind: 'resolution',
-    ...targetEvaluation(cal, created, now, stoppedNow, pausedNow, resTarget, share, pausesAndStops),
+    ...targetEvaluation(
+      cal,
+      created,
+      stoppedNow ? facts.statusSince : now,
+      stoppedNow,
+      pausedNow,
+      resTarget,
+      share,
+      pausesAndStops,
+    ),
   };
-  if (stoppedNow && resolution.state === 'met') resolution.metAt = iso(facts.statusSince);
 
   // Update: silences between contacts, from the first response on.
   const updTarget = targetSeconds(options.targets.updateMinutes);
