@@ -1,0 +1,54 @@
+import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { errorSentence, isCaseSynced } from '@emdad/domain';
+import { formatDateTime, formatNumber } from '../i18n/i18n.ts';
+import { isOnline, useUiStore } from '../ui/store.ts';
+import { useLanguage } from './hooks.ts';
+import { useUser } from './services.ts';
+
+/** Always visible: online/offline, local changes not yet acknowledged, last sync, last error. */
+export function SyncStatusBar() {
+  const { t } = useTranslation();
+  const lang = useLanguage();
+  const { userDb, session } = useUser();
+  const sync = useUiStore((s) => s.sync);
+  const online = useUiStore(isOnline);
+  const refused = useUiStore((s) => s.refused);
+  const [pending, setPending] = useState(0);
+
+  useEffect(() => {
+    const sub = userDb.cases.find().$.subscribe((docs) => setPending(docs.filter((d) => !isCaseSynced(d)).length));
+    return () => sub.unsubscribe();
+  }, [userDb]);
+
+  const lastRefused = refused[refused.length - 1];
+  const errorText =
+    session.mode === 'offline'
+      ? t('user.offlineMode')
+      : sync.error
+        ? errorSentence(sync.error.code, lang)
+        : null;
+
+  return (
+    <div className="sync-bar" role="status" aria-live="polite" data-testid="sync-status" data-online={online ? 'true' : 'false'}>
+      <span className={`dot ${online ? 'dot-on' : 'dot-off'}`} aria-hidden="true" />
+      <span className="sync-online">{online ? t('sync.online') : t('sync.offline')}</span>
+      <span data-testid="pending-count" data-count={pending}>
+        {t('sync.pending', { n: formatNumber(pending, lang) })}
+      </span>
+      <span data-testid="last-sync" data-at={sync.lastSyncAt ?? ''}>
+        {sync.lastSyncAt ? t('sync.lastSync', { time: formatDateTime(sync.lastSyncAt, lang) }) : t('sync.never')}
+      </span>
+      {errorText && (
+        <span className="sync-error" data-testid="sync-error" data-code={sync.error?.code ?? 'offline_session'}>
+          {errorText}
+        </span>
+      )}
+      {lastRefused && (
+        <span className="sync-error" data-testid="sync-refused">
+          {t('sync.refused', { code: lastRefused.id, sentence: errorSentence(lastRefused.code, lang) })}
+        </span>
+      )}
+    </div>
+  );
+}
