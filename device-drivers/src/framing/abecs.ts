@@ -139,6 +139,11 @@ export class AbecsDecoder {
     return this.state !== 'idle';
   }
 
+  /** Raw bytes of the packet in progress (for logs when a packet never completes). */
+  get partial(): Uint8Array {
+    return this.state === 'idle' ? new Uint8Array(0) : Uint8Array.from(this.raw);
+  }
+
   reset(): void {
     this.state = 'idle';
     this.length = 0;
