@@ -19,10 +19,13 @@ export interface ProtocolCandidate {
   createDriver: DriverFactory;
   /** Line settings to try, most likely first. */
   lineSettings: readonly SerialLineSettings[];
+  /** Names a driver variant when one protocol is listed twice (e.g. 7E1 parity done in software). */
+  variant?: string;
 }
 
 export interface AutoDetectAttempt {
   protocol: DeviceDriver['protocol'];
+  variant: string | null;
   settings: SerialLineSettings;
   outcome: 'recognised' | 'no_answer' | 'port_error';
   message: string | null;
@@ -33,6 +36,7 @@ export type AutoDetectResult =
   | {
       found: true;
       protocol: DeviceDriver['protocol'];
+      variant: string | null;
       family: DeviceFamily;
       settings: SerialLineSettings;
       /** Open, probed and ready for a suite; the caller owns (and closes) it. */
@@ -101,6 +105,7 @@ export async function autoDetect(options: AutoDetectOptions): Promise<AutoDetect
         return notRecognised(attempts, options.signal?.aborted === true);
       }
       const started = now();
+      const variant = candidate.variant ?? null;
       const transport = options.createTransport(options.path, settings);
       try {
         await transport.open();
@@ -109,6 +114,7 @@ export async function autoDetect(options: AutoDetectOptions): Promise<AutoDetect
           error instanceof TransportError ? error : new TransportError('io_error', String(error), error);
         record({
           protocol: candidate.protocol,
+          variant,
           settings,
           outcome: 'port_error',
           message: te.message,
@@ -127,6 +133,7 @@ export async function autoDetect(options: AutoDetectOptions): Promise<AutoDetect
       if (recognised) {
         record({
           protocol: candidate.protocol,
+          variant,
           settings,
           outcome: 'recognised',
           message: null,
@@ -135,6 +142,7 @@ export async function autoDetect(options: AutoDetectOptions): Promise<AutoDetect
         return {
           found: true,
           protocol: candidate.protocol,
+          variant,
           family: candidate.family,
           settings,
           transport,
@@ -145,9 +153,10 @@ export async function autoDetect(options: AutoDetectOptions): Promise<AutoDetect
       await closeQuietly(transport);
       record({
         protocol: candidate.protocol,
+        variant,
         settings,
         outcome: 'no_answer',
-        message: `No ${candidate.protocol.toUpperCase()} answer at ${describe(settings)}.`,
+        message: `No ${candidate.protocol.toUpperCase()}${variant ? ` (${variant})` : ''} answer at ${describe(settings)}.`,
         durationMs: now() - started,
       });
     }

@@ -28,6 +28,15 @@ export const STX_LINE_SETTINGS: readonly SerialLineSettings[] = [
   line(19200, 7, 'even'),
 ];
 
+/**
+ * A 7E1 terminal on a port that can only carry 8 data bits (some USB adapters, and ptys): the
+ * line runs 8N1 and the driver computes the parity bit itself (stx-lrc.ts mode '7E1-soft').
+ */
+export const STX_SOFT_PARITY_LINE_SETTINGS: readonly SerialLineSettings[] = [
+  line(9600, 8, 'none'),
+  line(19200, 8, 'none'),
+];
+
 export interface SerialDriverFactories {
   abecs?: DriverFactory;
   stx?: DriverFactory;

@@ -25,6 +25,11 @@ import {
 } from '../transport/transport.ts';
 import { DeviceServiceError, fromTransportError } from './errors.ts';
 
+/** A device's harmless handshake answers in well under a second; a silent port costs this per try. */
+export const DEFAULT_PROBE_TIMEOUT_MS = 1_000;
+/** Auto-detect gives up after this, whatever is left to try. */
+export const DEFAULT_DETECT_TIMEOUT_MS = 15_000;
+
 export type DeviceProtocol = DeviceDriver['protocol'];
 
 export interface DeviceListing {
@@ -59,6 +64,8 @@ export interface SessionInfo {
   family: DeviceFamily;
   /** Null for HID. */
   line: SerialLineSettings | null;
+  /** Driver variant auto-detect settled on (e.g. '7E1 parity in software'), if any. */
+  variant: string | null;
   state: SessionState;
   connectedAt: string;
   identity: DeviceIdentity | null;
@@ -101,6 +108,8 @@ export interface SerialProtocolSupport {
   createDriver: DriverFactory;
   /** Line settings to try in auto-detect (first one is the default for an explicit connect). */
   lineSettings: readonly SerialLineSettings[];
+  /** Names a driver variant when a protocol is listed more than once; an explicit connect uses the first entry. */
+  variant?: string;
 }
 
 export interface DeviceServiceOptions {
@@ -112,7 +121,7 @@ export interface DeviceServiceOptions {
   hid?: { createTransport: (path: string) => Transport; createDriver: DriverFactory; family?: DeviceFamily };
   /** OS device listing (serial ports with USB ids, HID devices). */
   discover?: () => Promise<TransportInfo[]>;
-  /** Bounds for auto-detect. */
+  /** Bounds for auto-detect (defaults DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_DETECT_TIMEOUT_MS). */
   probeTimeoutMs?: number;
   detectTimeoutMs?: number;
   /** Suite per family (tests shorten timeouts). */
@@ -260,6 +269,7 @@ export class DeviceService {
           protocol: opened.driver.protocol,
           family: opened.family,
           line: opened.line,
+          variant: opened.variant,
           state: 'connected',
           connectedAt: this.at(),
           identity: null,
@@ -296,6 +306,7 @@ export class DeviceService {
     driver: DeviceDriver;
     family: DeviceFamily;
     line: SerialLineSettings | null;
+    variant: string | null;
     detection: AutoDetectAttempt[];
   }> {
     const protocol = options.protocol ?? 'auto';
@@ -310,17 +321,22 @@ export class DeviceService {
       await transport.open();
       const driver = hid.createDriver(transport);
       if (options.probe !== false) await this.requireProbe(driver, transport);
-      return { transport, driver, family: hid.family ?? driver.family, line: null, detection: [] };
+      return {
+        transport,
+        driver,
+        family: hid.family ?? driver.family,
+        line: null,
+        variant: null,
+        detection: [],
+      };
     }
     if (protocol === 'auto') {
       const result = await autoDetect({
         path,
         candidates: this.options.serialProtocols.map<ProtocolCandidate>((p) => ({ ...p })),
         createTransport: this.options.createSerialTransport,
-        ...(this.options.probeTimeoutMs !== undefined ? { probeTimeoutMs: this.options.probeTimeoutMs } : {}),
-        ...(this.options.detectTimeoutMs !== undefined
-          ? { overallTimeoutMs: this.options.detectTimeoutMs }
-          : {}),
+        probeTimeoutMs: this.options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
+        overallTimeoutMs: this.options.detectTimeoutMs ?? DEFAULT_DETECT_TIMEOUT_MS,
       });
       if (!result.found) {
         if (result.transportError) throw fromTransportError(result.transportError);
@@ -331,6 +347,7 @@ export class DeviceService {
         driver: result.driver,
         family: result.family,
         line: result.settings,
+        variant: result.variant,
         detection: result.attempts,
       };
     }
@@ -346,11 +363,18 @@ export class DeviceService {
     await transport.open();
     const driver = support.createDriver(transport);
     if (options.probe !== false) await this.requireProbe(driver, transport);
-    return { transport, driver, family: support.family, line, detection: [] };
+    return {
+      transport,
+      driver,
+      family: support.family,
+      line,
+      variant: support.variant ?? null,
+      detection: [],
+    };
   }
 
   private async requireProbe(driver: DeviceDriver, transport: Transport): Promise<void> {
-    const timeoutMs = this.options.probeTimeoutMs ?? 1_500;
+    const timeoutMs = this.options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
     const signal = AbortSignal.timeout(timeoutMs + 250);
     const ok = await Promise.race([
       driver.probe({ signal, log: () => undefined, prompt: () => undefined }, timeoutMs).catch(() => false),
