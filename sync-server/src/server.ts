@@ -73,7 +73,8 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
     hub = new ChangeHub(db);
     await hub.start();
 
-    const app = Fastify({ logger: options.logger ?? false, bodyLimit: DEFAULT_BODY_LIMIT_BYTES, trustProxy: false });
+    // forceCloseConnections: on shutdown, live streams and idle keep-alive sockets are cut (clients reconnect and RESYNC).
+    const app = Fastify({ logger: options.logger ?? false, bodyLimit: DEFAULT_BODY_LIMIT_BYTES, trustProxy: false, forceCloseConnections: true });
     installErrorHandlers(app);
     const cors = options.cors ?? true;
     if (cors) {

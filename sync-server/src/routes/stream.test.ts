@@ -1,0 +1,140 @@
+import type { AuthSession, CaseDoc, StreamMessage } from '@emdad/domain';
+import { BRANCH_IDS, USER_IDS } from '@emdad/fixtures';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatabaseOptions } from '../db/index.ts';
+import { createSyncServer, type SyncServer } from '../server.ts';
+import { backends, bearer, login, manualClock, newCase, push } from '../test-support.ts';
+
+/** A minimal SSE reader over fetch streaming, as the clients use (Bearer header, no EventSource). */
+async function openStream(baseUrl: string, session: AuthSession) {
+  const controller = new AbortController();
+  const response = await fetch(`${baseUrl}/api/replication/cases/stream`, { headers: bearer(session), signal: controller.signal });
+  if (!response.ok || !response.body) throw new Error(`stream refused: ${response.status} ${await response.text()}`);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  return {
+    contentType: response.headers.get('content-type'),
+    /** The next `data:` event; generous bound so a missing event fails instead of hanging. */
+    async next(boundMs = 15_000): Promise<StreamMessage<CaseDoc>> {
+      const deadline = Date.now() + boundMs;
+      for (;;) {
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const event = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = event
+            .split('\n')
+            .filter((line) => line.startsWith('data:'))
+            .map((line) => line.slice(5).trimStart())
+            .join('\n');
+          if (data) return JSON.parse(data) as StreamMessage<CaseDoc>;
+        }
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) throw new Error('no stream event arrived in time');
+        let timer: NodeJS.Timeout | undefined;
+        const chunk = await Promise.race([
+          reader.read(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error('no stream event arrived in time')), remaining);
+          }),
+        ]).finally(() => clearTimeout(timer));
+        if (chunk.done) throw new Error('the stream ended');
+        buffer += chunk.value;
+      }
+    },
+    close() {
+      controller.abort();
+      reader.cancel().catch(() => undefined);
+    },
+  };
+}
+
+describe.each(backends().map((b) => [b.name, b] as const))('live replication stream on %s', (_name, backend) => {
+  const clock = manualClock();
+  let database: DatabaseOptions;
+  let server: SyncServer;
+  let baseUrl: string;
+  let branch1: AuthSession;
+  let tech2: AuthSession;
+  let super1: AuthSession;
+
+  beforeAll(async () => {
+    database = await backend.freshDatabase('stream');
+    server = await createSyncServer({ database, seed: 'demo', now: clock.now, loginRateLimitPerMinute: 1000 });
+    baseUrl = await server.app.listen({ port: 0, host: '127.0.0.1' });
+    branch1 = await login(server.app, 'branch1');
+    tech2 = await login(server.app, 'tech2');
+    super1 = await login(server.app, 'super1');
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('sends RESYNC first, then a change pushed by another user, only to those who may see it', async () => {
+    const supervisorStream = await openStream(baseUrl, super1);
+    const technicianStream = await openStream(baseUrl, tech2);
+    try {
+      expect(supervisorStream.contentType).toMatch(/^text\/event-stream/);
+      expect(await supervisorStream.next()).toEqual({ type: 'RESYNC' });
+      expect(await technicianStream.next()).toEqual({ type: 'RESYNC' });
+
+      clock.advance(1000);
+      const tehranCase = newCase(branch1, { branchId: BRANCH_IDS.tehranVanak });
+      expect((await push(server.app, branch1, [{ newDocumentState: tehranCase, assumedMasterState: null }])).body.refused).toEqual([]);
+      const change = await supervisorStream.next();
+      expect(change).toEqual({
+        type: 'changes',
+        documents: [{ ...tehranCase, serverUpdatedAt: clock.now(), acknowledgedUpdatedAt: tehranCase.updatedAt, sla: null, _deleted: false }],
+        checkpoint: { serverUpdatedAt: clock.now(), id: tehranCase.id },
+      });
+
+      // tech2 may not see the Tehran case: the next thing it receives is its own assigned case.
+      clock.advance(1000);
+      const assigned = newCase(super1, { assigneeId: USER_IDS.tech2, branchId: BRANCH_IDS.isfahanChaharbagh });
+      await push(server.app, super1, [{ newDocumentState: assigned, assumedMasterState: null }]);
+      const technicianChange = await technicianStream.next();
+      expect(technicianChange.type === 'changes' && technicianChange.documents.map((d) => d.id)).toEqual([assigned.id]);
+    } finally {
+      supervisorStream.close();
+      technicianStream.close();
+    }
+  });
+
+  it('sends RESYNC again on every reconnect', async () => {
+    const first = await openStream(baseUrl, super1);
+    expect(await first.next()).toEqual({ type: 'RESYNC' });
+    first.close();
+    const second = await openStream(baseUrl, super1);
+    try {
+      expect(await second.next()).toEqual({ type: 'RESYNC' });
+    } finally {
+      second.close();
+    }
+  });
+
+  it('refuses a stream without a valid token as a JSON error', async () => {
+    const response = await fetch(`${baseUrl}/api/replication/cases/stream`, { headers: { authorization: 'Bearer nonsense' } });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({ error: { code: 'unauthenticated', message: expect.any(String) } });
+  });
+
+  it.skipIf(backend.name !== 'postgres')('fans a change out to a second instance on the same database (LISTEN/NOTIFY)', async () => {
+    const second = await createSyncServer({ database, now: clock.now });
+    try {
+      const secondUrl = await second.app.listen({ port: 0, host: '127.0.0.1' });
+      const stream = await openStream(secondUrl, super1);
+      try {
+        expect(await stream.next()).toEqual({ type: 'RESYNC' });
+        clock.advance(1000);
+        const doc = newCase(branch1);
+        await push(server.app, branch1, [{ newDocumentState: doc, assumedMasterState: null }]);
+        const change = await stream.next();
+        expect(change.type === 'changes' && change.documents.map((d) => d.id)).toEqual([doc.id]);
+      } finally {
+        stream.close();
+      }
+    } finally {
+      await second.close();
+    }
+  });
+});
