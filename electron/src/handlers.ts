@@ -7,8 +7,11 @@
 import {
   DEVICE_API_VERSION,
   DEVICE_CHANNELS,
+  DEVICE_UNAVAILABLE_SENTENCE,
   deviceRequestSchemas,
+  type DeviceApiError,
   type DeviceChannel,
+  type DeviceEvent,
   type DeviceRequest,
   type DeviceResult,
   type Result,
@@ -16,12 +19,27 @@ import {
 
 export type DeviceTransportKind = 'ipc' | 'websocket';
 
+/** The channels answered by the device service (everything but version and ping). */
+export type DeviceServiceChannel = Exclude<DeviceChannel, typeof DEVICE_CHANNELS.version | typeof DEVICE_CHANNELS.ping>;
+export const DEVICE_SERVICE_CHANNELS = Object.values(DEVICE_CHANNELS).filter(
+  (c): c is DeviceServiceChannel => c !== DEVICE_CHANNELS.version && c !== DEVICE_CHANNELS.ping,
+);
+
+/** One function per device-service channel, called with an already validated request. */
+export type DeviceServiceOperations = {
+  readonly [C in DeviceServiceChannel]: (request: DeviceRequest<C>) => Promise<DeviceResult<C>>;
+};
+
 /** What stands behind the API. Injected, so the handlers run in Node tests without Electron. */
 export interface DeviceBackend {
   /** Name and version of the service, shown in the renderer's device panel. */
   readonly serviceName: string;
   /** Clock, injectable for tests. */
   now(): Date;
+  /** The device service; without it the device channels answer `service_unavailable`. */
+  readonly operations?: DeviceServiceOperations;
+  /** Pushed events (diagnostic progress, a device lost); returns the unsubscribe function. */
+  subscribe?(listener: (event: DeviceEvent) => void): () => void;
 }
 
 export type DeviceHandler<C extends DeviceChannel> = (payload: unknown) => Promise<DeviceResult<C>>;
@@ -40,9 +58,14 @@ export function isDeviceChannel(channel: unknown): channel is DeviceChannel {
   return typeof channel === 'string' && KNOWN_CHANNELS.has(channel);
 }
 
-function badRequest(message: string): { ok: false; error: { code: 'bad_request'; message: string } } {
+function badRequest(message: string): { ok: false; error: DeviceApiError } {
   return { ok: false, error: { code: 'bad_request', message } };
 }
+
+const UNAVAILABLE: { ok: false; error: DeviceApiError } = {
+  ok: false,
+  error: { code: 'service_unavailable', message: 'No device service behind this API.', sentence: DEVICE_UNAVAILABLE_SENTENCE },
+};
 
 /** Wraps a typed implementation with validation and failure containment. */
 function validated<C extends DeviceChannel>(
@@ -69,7 +92,19 @@ function validated<C extends DeviceChannel>(
 export function createDeviceHandlerMap(options: HandlerMapOptions): DeviceHandlerMap {
   const { backend, transport } = options;
   const log = options.log ?? ((message, error) => console.error(message, error));
+  const service: Record<string, DeviceHandler<DeviceChannel>> = {};
+  for (const channel of DEVICE_SERVICE_CHANNELS) {
+    service[channel] = validated(
+      channel,
+      async (request) => {
+        const operation = backend.operations?.[channel] as ((r: unknown) => Promise<DeviceResult<typeof channel>>) | undefined;
+        return operation ? operation(request) : UNAVAILABLE;
+      },
+      log,
+    ) as DeviceHandler<DeviceChannel>;
+  }
   return Object.freeze({
+    ...(service as { [C in DeviceServiceChannel]: DeviceHandler<C> }),
     [DEVICE_CHANNELS.version]: validated(
       DEVICE_CHANNELS.version,
       async () => ({ ok: true, value: { apiVersion: DEVICE_API_VERSION, service: backend.serviceName, transport } }),
@@ -91,7 +126,7 @@ export async function dispatchDeviceRequest(
   handlers: DeviceHandlerMap,
   channel: unknown,
   payload: unknown,
-): Promise<Result<unknown>> {
+): Promise<Result<unknown, DeviceApiError>> {
   if (!isDeviceChannel(channel)) {
     return badRequest(`Unknown device channel: ${typeof channel === 'string' ? channel.slice(0, 64) : typeof channel}`);
   }

@@ -4,6 +4,7 @@
  */
 import { DEVICE_CHANNELS } from '@emdad/domain/device-api';
 import type { Result } from '@emdad/domain/errors';
+import type { DeviceApiError } from '@emdad/domain/device-api';
 import { dispatchDeviceRequest, type DeviceHandlerMap } from './handlers.ts';
 
 export interface IpcInvokeEventLike {
@@ -22,7 +23,7 @@ export function registerDeviceIpc(
 ): () => void {
   const channels = Object.values(DEVICE_CHANNELS);
   for (const channel of channels) {
-    ipcMain.handle(channel, async (event, payload): Promise<Result<unknown>> => {
+    ipcMain.handle(channel, async (event, payload): Promise<Result<unknown, DeviceApiError>> => {
       if (!isTrustedSender(event.senderFrame?.url)) {
         return { ok: false, error: { code: 'forbidden', message: 'IPC from an untrusted frame was refused.' } };
       }

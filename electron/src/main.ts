@@ -4,14 +4,16 @@
  * Bundled to dist/main.cjs by ../build.mjs; `electron electron/` starts it (package.json "main").
  *
  * Environment: EMDAD_SERVER_URL (sync server, default http://127.0.0.1:8787), EMDAD_RENDERER_URL
- * (dev: load the renderer from a Vite server instead of renderer/dist), EMDAD_RENDERER_DIST.
+ * (dev: load the renderer from a Vite server instead of renderer/dist), EMDAD_RENDERER_DIST,
+ * EMDAD_DEVICE_PATHS (ports the OS listing never shows, e.g. a simulator's pty link).
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, ipcMain, session } from 'electron';
 import { DEVICE_EVENT_CHANNEL, type DeviceEvent } from '@emdad/domain/device-api';
-import { createLocalDeviceBackend } from './backend.ts';
+import { createDeviceService } from '@emdad/device-drivers/service/default-service';
 import { serverUrlFrom } from './config.ts';
+import { createDeviceServiceBackend, devicePathsFrom } from './device-backend.ts';
 import { buildContentSecurityPolicy } from './csp.ts';
 import { createDeviceHandlerMap } from './handlers.ts';
 import { registerDeviceIpc } from './ipc.ts';
@@ -96,9 +98,21 @@ if (!app.requestSingleInstanceLock()) {
   void app.whenReady().then(() => {
     const entryUrl = appEntryUrl();
     hardenSession();
-    const handlers = createDeviceHandlerMap({ backend: createLocalDeviceBackend(), transport: 'ipc' });
+    const service = createDeviceService();
+    for (const devicePath of devicePathsFrom(process.env.EMDAD_DEVICE_PATHS, path.delimiter)) service.addPath(devicePath);
+    const backend = createDeviceServiceBackend(service);
+    const handlers = createDeviceHandlerMap({ backend, transport: 'ipc' });
     registerDeviceIpc(ipcMain, handlers, (frameUrl) => isTrustedIpcSender(frameUrl, entryUrl));
-    void sendEventToWindows; // wired to the device service's events when it lands
+    backend.subscribe?.(sendEventToWindows);
+    // Release the serial ports before quitting (a PinPad left mid-command needs a power cycle).
+    let released = false;
+    app.on('before-quit', (event) => {
+      if (released) return;
+      event.preventDefault();
+      released = true;
+      const timeout = new Promise((resolve) => setTimeout(resolve, 5000));
+      void Promise.race([service.shutdown(), timeout]).finally(() => app.quit());
+    });
     createWindow(entryUrl);
     app.on('activate', () => {
       if (BrowserWindow.getAllWindows().length === 0) createWindow(entryUrl);

@@ -49,7 +49,7 @@ describe('preload device bridge', () => {
     const bridge = createDeviceBridge(ipc);
     const seen: unknown[] = [];
     const unsubscribe = bridge.onEvent((event) => seen.push(event));
-    const event = { kind: 'progress', at: '2026-11-23T10:00:00.000Z', data: { step: 'identify' } };
+    const event = { kind: 'session_closed', at: '2026-11-23T10:00:00.000Z', data: { sessionId: 's', path: '/dev/ttyS0' } };
     emit(DEVICE_EVENT_CHANNEL, event);
     expect(seen).toEqual([event]);
     unsubscribe();

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEVICE_API_VERSION } from '@emdad/domain';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -71,7 +72,7 @@ describe.skipIf(!binary)('Electron field app', () => {
         unknown: await device.invoke('device:shell', {}),
       };
     });
-    expect(answers.version).toMatchObject({ ok: true, value: { transport: 'ipc', apiVersion: 1 } });
+    expect(answers.version).toMatchObject({ ok: true, value: { transport: 'ipc', apiVersion: DEVICE_API_VERSION } });
     expect(answers.ping).toMatchObject({ ok: true, value: { nonce: 'e2e' } });
     expect(answers.bad).toMatchObject({ ok: false, error: { code: 'bad_request' } });
     expect(answers.unknown).toMatchObject({ ok: false, error: { code: 'bad_request' } });

@@ -2,7 +2,7 @@ import { networkInterfaces } from 'node:os';
 import { connect as tcpConnect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { DEVICE_CHANNELS, type AgentServerMessage } from '@emdad/domain';
+import { DEVICE_CHANNELS, type AgentServerMessage, type DeviceEvent } from '@emdad/domain';
 import { createDeviceHandlerMap } from '../handlers.ts';
 import { NO_REQUEST_ID, startLocalAgent, tokensEqual, type LocalAgent } from './local-agent.ts';
 
@@ -176,7 +176,7 @@ describe('local device agent', () => {
   it('pushes events to every connected client', async () => {
     const a = await connected();
     const b = await connected();
-    const event = { kind: 'test', at: '2026-11-23T10:00:00.000Z', data: { step: 1 } };
+    const event: DeviceEvent = { kind: 'session_closed', at: '2026-11-23T10:00:00.000Z', data: { sessionId: 's-1', path: '/dev/ttyUSB0' } };
     const got = Promise.all([nextMessage(a), nextMessage(b)]);
     agent.broadcast(event);
     expect(await got).toEqual([
