@@ -1,0 +1,147 @@
+/**
+ * Real sync servers and real RxDB clients (the renderer's own database and replication code) in
+ * Node, on fake-indexeddb, for cross-package integration tests. A client's network can be cut.
+ */
+import { indexedDB, IDBKeyRange } from 'fake-indexeddb';
+import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
+import { API_ROUTES, newId, type AuthSession, type RefusedWrite } from '@emdad/domain';
+import { demoUsers } from '@emdad/fixtures';
+import { createSyncServer, type SyncServer, type SyncServerOptions } from '@emdad/sync-server/server';
+import { openUserDatabase, type UserDatabase } from '@emdad/renderer/db/database';
+import { startCaseReplication, type CaseReplication } from '@emdad/renderer/sync/case-replication';
+import { createDatabase } from './postgres.ts';
+
+export interface RunningServer {
+  server: SyncServer;
+  url: string;
+  close(): Promise<void>;
+}
+
+export type DatabaseKind = 'pglite' | 'postgres';
+
+/** The databases a suite should run on: PGlite always, PostgreSQL when the global setup started one. */
+export function testDatabases(): DatabaseKind[] {
+  return process.env.EMDAD_TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
+}
+
+let dbCounter = 0;
+export async function databaseOptions(kind: DatabaseKind): Promise<SyncServerOptions['database']> {
+  if (kind === 'pglite') return { kind: 'pglite' };
+  const base = process.env.EMDAD_TEST_DATABASE_URL;
+  if (!base) throw new Error('EMDAD_TEST_DATABASE_URL is not set');
+  dbCounter++;
+  return { kind: 'postgres', url: await createDatabase(base, `emdad_it_${process.pid}_${dbCounter}`) };
+}
+
+export async function startServer(database: SyncServerOptions['database'], extra: Partial<SyncServerOptions> = {}): Promise<RunningServer> {
+  const server = await createSyncServer({ database, seed: 'demo', rendererDist: false, loginDelayCapMs: 50, ...extra });
+  const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
+  return { server, url, close: () => server.close() };
+}
+
+export function demoPassword(username: string): string {
+  const user = demoUsers.find((u) => u.username === username);
+  if (!user) throw new Error(`no demo user ${username}`);
+  return user.password;
+}
+
+export async function login(url: string, username: string): Promise<AuthSession> {
+  const res = await fetch(url + API_ROUTES.login, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password: demoPassword(username), installId: newId() }),
+  });
+  if (!res.ok) throw new Error(`login ${username} failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as AuthSession;
+}
+
+export interface SyncClient {
+  username: string;
+  session: AuthSession;
+  db: UserDatabase;
+  replication: CaseReplication;
+  refused: RefusedWrite[];
+  /** Cuts or restores this client's network (its fetches fail like a dropped connection). */
+  setOnline(online: boolean): void;
+  close(): Promise<void>;
+}
+
+export async function startClient(url: string, username: string): Promise<SyncClient> {
+  let session = await login(url, username);
+  let online = true;
+  const cutFetch: typeof fetch = async (input, init) => {
+    if (!online) throw new TypeError('fetch failed (network cut by test)');
+    return fetch(input, init);
+  };
+  const storage = getRxStorageDexie({ indexedDB, IDBKeyRange });
+  const db = await openUserDatabase(session.user.id, storage, `it-${username}-${newId().slice(-12).replace(/-/g, '')}`);
+  const refused: RefusedWrite[] = [];
+  const replication = startCaseReplication({
+    collection: db.cases,
+    serverUrl: url,
+    fetch: cutFetch,
+    retryTimeMs: 200,
+    streamBackoff: { initialMs: 100, maxMs: 500 },
+    onRefused: (rows) => refused.push(...rows),
+    auth: {
+      getAccessToken: async () => session.accessToken,
+      refresh: async () => {
+        const res = await cutFetch(url + API_ROUTES.refresh, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ refreshToken: session.refreshToken }),
+        });
+        if (!res.ok) return false;
+        session = (await res.json()) as AuthSession;
+        return true;
+      },
+    },
+  });
+  return {
+    username,
+    get session() {
+      return session;
+    },
+    db,
+    replication,
+    refused,
+    setOnline(value: boolean) {
+      const wasOffline = !online;
+      online = value;
+      if (value && wasOffline) replication.reSync();
+    },
+    async close() {
+      await replication.stop();
+      await db.close();
+    },
+  };
+}
+
+/** Polls until `check` passes; fails after a generous bound (never a timing assertion). */
+export async function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Bounds a promise that may never settle (e.g. awaitInSync while the server is unreachable). */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
