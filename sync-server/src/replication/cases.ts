@@ -106,6 +106,32 @@ class Refusal extends Error {
   }
 }
 
+/**
+ * A case must point at a template, branch, merchant and equipment the server knows, and the
+ * equipment must belong to the merchant. Only fields that changed are checked, so retiring a
+ * template never blocks edits to the cases already filed under it.
+ */
+async function checkReferences(tx: Queryable, doc: CaseDoc, master: CaseDoc | null): Promise<void> {
+  const changed = (field: 'templateId' | 'branchId' | 'merchantId' | 'equipmentId') => master === null || doc[field] !== master[field];
+  const exists = async (table: string, id: string) => (await tx.query(`SELECT 1 FROM ${table} WHERE id = $1`, [id])).length > 0;
+  if (changed('templateId') && !(await exists('case_templates', doc.templateId))) {
+    throw new Refusal('validation_failed', `The case template ${doc.templateId} does not exist; refresh the reference data.`);
+  }
+  if (changed('branchId') && doc.branchId !== null && !(await exists('branches', doc.branchId))) {
+    throw new Refusal('validation_failed', `The branch ${doc.branchId} does not exist; refresh the reference data.`);
+  }
+  if (changed('merchantId') && doc.merchantId !== null && !(await exists('merchants', doc.merchantId))) {
+    throw new Refusal('validation_failed', `The merchant ${doc.merchantId} does not exist; refresh the reference data.`);
+  }
+  if ((changed('equipmentId') || changed('merchantId')) && doc.equipmentId !== null) {
+    const rows = await tx.query<{ merchant_id: string }>('SELECT merchant_id FROM equipment WHERE id = $1', [doc.equipmentId]);
+    if (!rows[0]) throw new Refusal('validation_failed', `The equipment ${doc.equipmentId} does not exist; refresh the reference data.`);
+    if (doc.merchantId !== null && rows[0].merchant_id !== doc.merchantId) {
+      throw new Refusal('validation_failed', `The equipment ${doc.equipmentId} does not belong to merchant ${doc.merchantId}.`);
+    }
+  }
+}
+
 interface Master {
   doc: WireDoc<CaseDoc>;
 }
@@ -124,7 +150,8 @@ export interface PushOutcome {
  * 4. server-owned fields absent for a new case, unchanged for an existing one (server_owned_field);
  * 5. a new case's createdBy is the caller, an existing one is readable by the caller (forbidden,
  *    checked before 3 so a conflict never discloses a case);
- * 6. a status change passes the case state machine (invalid_transition).
+ * 6. a status change passes the case state machine (invalid_transition);
+ * 7. changed references (template, branch, merchant, equipment) exist (validation_failed).
  * Accepted documents get one stamp: max(clock, last stamp + 1) under the collection's advisory
  * lock, so stamps grow in commit order and a pull never skips a later commit.
  */
@@ -198,6 +225,7 @@ export async function pushCases(db: Db, user: ScopeUser, rows: z.infer<typeof pu
           if (taken.length > 0) throw new Refusal('validation_failed', `The tracking code ${candidate.trackingCode} is already used by another case.`);
         }
 
+        await checkReferences(tx, candidate, master ?? null);
         const serverStamp = await takeStamp();
         const stored: CaseDoc = {
           ...(candidate as CaseDoc),

@@ -170,6 +170,13 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
       expect(await refusedCode(tech1, { newDocumentState: broken, assumedMasterState: null })).toEqual({ code: 'validation_failed', stored: 0 });
     });
 
+    it('a case pointing at an unknown template or at equipment of another merchant: validation_failed', async () => {
+      const unknownTemplate = newCase(tech1, { templateId: 'tpl-does-not-exist' });
+      expect(await refusedCode(tech1, { newDocumentState: unknownTemplate, assumedMasterState: null })).toEqual({ code: 'validation_failed', stored: 0 });
+      const wrongEquipment = newCase(tech1, { merchantId: 'mer-002', equipmentId: 'eq-001-pos' });
+      expect(await refusedCode(tech1, { newDocumentState: wrongEquipment, assumedMasterState: null })).toEqual({ code: 'validation_failed', stored: 0 });
+    });
+
     it('keeps the good rows of a batch and refuses only the bad ones', async () => {
       const good = newCase(tech1);
       const bad = newCase(tech1, { createdBy: USER_IDS.tech2 });
