@@ -1,0 +1,392 @@
+/**
+ * Driver for USB HID card readers, two styles:
+ *
+ * - MagTek-style swipe readers (vendor 0x0801): handshake and identity with the GET_PROPERTY
+ *   feature-report command (software id, serial number), and a swipe test that decodes the
+ *   337-byte input report into a verdict per track (framing/magtek-swipe.ts).
+ * - IDTech-style ViVOtech2 readers (vendor 0x0ACD): handshake with Ping (18-01) and identity with
+ *   Get Firmware Version (29-00) (framing/vivotech2.ts). Their swipe/tap data only comes inside
+ *   an EMV transaction flow this driver does not run, so the swipe test is not offered for them
+ *   (the runner reports it as "not supported by this device's protocol").
+ *
+ * Track data is payment-card data: it is decoded in memory for the verdict and never logged or
+ * returned; the step values carry lengths, verdicts and a masked PAN only, and the swipe report
+ * is not copied to the frame log.
+ */
+import type { DeviceIdentity } from '@emdad/domain';
+import { DriverError, toHex, type DeviceDriver, type DriverCheckResult, type DriverContext } from './driver.ts';
+import {
+  MAGTEK_COMMAND_DATA_LENGTH,
+  MAGTEK_GET_PROPERTY,
+  MAGTEK_PROPERTY_SERIAL_NUM,
+  MAGTEK_PROPERTY_SOFTWARE_ID,
+  MAGTEK_SWIPE_REPORT_LENGTH,
+  decodeMagtekCommandResponse,
+  decodeSwipeReport,
+  encodeMagtekCommand,
+  maskedPanFromTrack2,
+  trackVerdict,
+  type MagtekSwipe,
+  type TrackVerdict,
+} from '../framing/magtek-swipe.ts';
+import { VIVO_GET_FIRMWARE_VERSION, VIVO_PING, VIVO_STATUS, VivoDecoder, encodeVivoCommand } from '../framing/vivotech2.ts';
+import { hasFeatureReports } from '../transport/hid-transport.ts';
+import type { Transport, TransportError } from '../transport/transport.ts';
+
+export type HidReaderVariant = 'magtek' | 'idtech';
+
+export const MAGTEK_VENDOR_ID = 0x0801;
+export const IDTECH_VENDOR_ID = 0x0acd;
+
+export interface HidCardReaderOptions {
+  variant?: HidReaderVariant;
+  /** How long a command may take (feature report round trip, ViVOtech2 answer). */
+  commandTimeoutMs?: number;
+  /** How long the swipe test waits for a card; the runner's step timeout also bounds it. */
+  swipeTimeoutMs?: number;
+}
+
+export function variantForVendor(vendorId: string | undefined): HidReaderVariant | null {
+  if (vendorId === undefined) return null;
+  const id = Number.parseInt(vendorId, 16);
+  if (id === MAGTEK_VENDOR_ID) return 'magtek';
+  if (id === IDTECH_VENDOR_ID) return 'idtech';
+  return null;
+}
+
+const SWIPE_PROMPT = {
+  en: 'Swipe a test card through the reader, in one smooth movement.',
+  fa: 'یک کارت آزمایشی را با یک حرکت یکنواخت از کارت‌خوان بکشید.',
+};
+
+type TrackSummary = { track: 1 | 2 | 3; verdict: TrackVerdict; length: number; reason: string | null };
+
+export class HidCardReaderDriver implements DeviceDriver {
+  readonly family = 'hid_card_reader' as const;
+  readonly protocol = 'hid' as const;
+  readonly variant: HidReaderVariant;
+  readonly checks: readonly string[];
+  private readonly commandTimeoutMs: number;
+  private readonly swipeTimeoutMs: number;
+  private cancelController = new AbortController();
+
+  constructor(
+    private readonly transport: Transport,
+    options: HidCardReaderOptions = {},
+  ) {
+    this.variant = options.variant ?? variantForVendor(transport.info.vendorId) ?? 'magtek';
+    this.checks = this.variant === 'magtek' ? ['swipe'] : [];
+    this.commandTimeoutMs = options.commandTimeoutMs ?? 2000;
+    this.swipeTimeoutMs = options.swipeTimeoutMs ?? 60_000;
+  }
+
+  async probe(ctx: DriverContext, timeoutMs: number): Promise<boolean> {
+    try {
+      if (!this.transport.isOpen) await this.transport.open();
+      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(1, timeoutMs))]);
+      if (this.variant === 'magtek') return (await this.magtekProperty(MAGTEK_PROPERTY_SOFTWARE_ID, ctx, signal)) !== null;
+      const answer = await this.vivoCommand(VIVO_PING.command, VIVO_PING.subCommand, ctx, signal);
+      return answer.status === 0;
+    } catch {
+      return false;
+    }
+  }
+
+  async open(ctx: DriverContext): Promise<void> {
+    this.cancelController = new AbortController();
+    if (!this.transport.isOpen) await this.transport.open();
+    const signal = this.commandSignal(ctx);
+    if (this.variant === 'magtek') {
+      if ((await this.magtekProperty(MAGTEK_PROPERTY_SOFTWARE_ID, ctx, signal)) === null) {
+        throw new DriverError('DIAG-LINK-004', 'The reader did not answer the MagTek property command: it may be a keyboard-emulation reader or another make.');
+      }
+      return;
+    }
+    const ping = await this.vivoCommand(VIVO_PING.command, VIVO_PING.subCommand, ctx, signal);
+    if (ping.status !== 0) {
+      throw new DriverError('DIAG-LINK-004', `The reader answered the ping with "${VIVO_STATUS[ping.status] ?? `status ${ping.status}`}".`);
+    }
+  }
+
+  async identify(ctx: DriverContext): Promise<DeviceIdentity> {
+    const info = this.transport.info;
+    const base = {
+      family: this.family,
+      manufacturer: info.manufacturer ?? null,
+      model: info.product ?? null,
+      appVersion: null,
+    };
+    if (this.variant === 'magtek') {
+      const softwareId = await this.magtekProperty(MAGTEK_PROPERTY_SOFTWARE_ID, ctx, this.commandSignal(ctx));
+      const serial = await this.magtekProperty(MAGTEK_PROPERTY_SERIAL_NUM, ctx, this.commandSignal(ctx));
+      return {
+        ...base,
+        serialNumber: serial || info.serialNumber || null,
+        // SOFTWARE_ID: 8-character part number followed by a 3-character version.
+        firmwareVersion: softwareId && softwareId.length >= 11 ? softwareId.slice(8) : softwareId || null,
+        extra: {
+          variant: this.variant,
+          vendorId: info.vendorId ?? null,
+          productId: info.productId ?? null,
+          ...(softwareId ? { softwarePartNumber: softwareId.slice(0, 8) } : {}),
+        },
+      };
+    }
+    const answer = await this.vivoCommand(VIVO_GET_FIRMWARE_VERSION.command, VIVO_GET_FIRMWARE_VERSION.subCommand, ctx, this.commandSignal(ctx));
+    const version = answer.status === 0 ? new TextDecoder('latin1').decode(answer.data).replace(/\0+$/, '') : null;
+    return {
+      ...base,
+      serialNumber: info.serialNumber ?? null,
+      firmwareVersion: version,
+      extra: { variant: this.variant, vendorId: info.vendorId ?? null, productId: info.productId ?? null },
+    };
+  }
+
+  async runCheck(checkId: string, ctx: DriverContext): Promise<DriverCheckResult> {
+    if (checkId === 'swipe' && this.variant === 'magtek') return this.swipeTest(ctx);
+    return { status: 'not_supported', values: {}, errorCode: null, message: null };
+  }
+
+  async cancel(): Promise<void> {
+    this.cancelController.abort(new DriverError('DIAG-TIME-001', 'The test was cancelled.'));
+  }
+
+  async close(_ctx: DriverContext): Promise<void> {
+    if (this.transport.isOpen) await this.transport.close();
+  }
+
+  // --- swipe test ------------------------------------------------------------------------------
+
+  private async swipeTest(ctx: DriverContext): Promise<DriverCheckResult> {
+    const signal = AbortSignal.any([ctx.signal, this.cancelController.signal]);
+    let ignoredReports = 0;
+    const swipe = await new Promise<MagtekSwipe | null>((resolve, reject) => {
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.transport.off('data', onData);
+        this.transport.off('close', onClose);
+        signal.removeEventListener('abort', onAbort);
+      };
+      const onData = (report: Uint8Array): void => {
+        const decoded = decodeSwipeReport(report);
+        if (!decoded.ok) {
+          // Not a swipe report (noise, a report of another collection): note it, keep waiting.
+          ignoredReports += 1;
+          ctx.log({ direction: 'rx', hex: toHex(report), at: Date.now() });
+          return;
+        }
+        // The swipe report itself holds card data: only its shape goes to the frame log.
+        ctx.log({ direction: 'rx', hex: toHex(report.subarray(0, 7)), at: Date.now() });
+        cleanup();
+        resolve(decoded.swipe);
+      };
+      const onClose = (error?: TransportError): void => {
+        cleanup();
+        reject(
+          new DriverError('DIAG-LINK-003', error?.message ?? 'The card reader was disconnected during the swipe test. Plug it in again and rerun the test.', {
+            cause: error,
+          }),
+        );
+      };
+      const onAbort = (): void => {
+        cleanup();
+        reject(signal.reason);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        resolve(null);
+      }, this.swipeTimeoutMs);
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
+      if (!this.transport.isOpen) {
+        onClose();
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.transport.on('data', onData);
+      this.transport.on('close', onClose);
+      ctx.prompt(SWIPE_PROMPT);
+    });
+
+    if (swipe === null) {
+      return {
+        status: 'fail',
+        values: { swiped: false, waitedMs: this.swipeTimeoutMs, ignoredReports },
+        errorCode: 'DIAG-TIME-001',
+        message: `No card was swiped within ${Math.round(this.swipeTimeoutMs / 1000)} s. Run the step again and swipe a card when asked.`,
+      };
+    }
+    return swipeVerdict(swipe, ignoredReports);
+  }
+
+  // --- MagTek feature-report commands -----------------------------------------------------------
+
+  /** GET_PROPERTY; null when the reader does not answer or refuses. */
+  private async magtekProperty(property: number, ctx: DriverContext, signal: AbortSignal): Promise<string | null> {
+    const transport = this.transport;
+    if (!hasFeatureReports(transport)) {
+      throw new DriverError('DIAG-LINK-004', 'This connection cannot exchange HID feature reports, so the reader cannot be queried.');
+    }
+    const command = encodeMagtekCommand(MAGTEK_GET_PROPERTY, Uint8Array.of(property));
+    try {
+      ctx.log({ direction: 'tx', hex: toHex(command), at: Date.now() });
+      await withSignal(transport.sendFeatureReport(0, command), signal);
+      const body = await withSignal(transport.getFeatureReport(0, 2 + MAGTEK_COMMAND_DATA_LENGTH), signal);
+      ctx.log({ direction: 'rx', hex: toHex(body), at: Date.now() });
+      const response = decodeMagtekCommandResponse(body);
+      if (!response.ok || response.resultCode !== 0) return null;
+      return new TextDecoder('latin1').decode(response.data);
+    } catch (error) {
+      throw hidError(error);
+    }
+  }
+
+  // --- ViVOtech2 commands -------------------------------------------------------------------
+
+  private async vivoCommand(
+    command: number,
+    subCommand: number,
+    ctx: DriverContext,
+    signal: AbortSignal,
+  ): Promise<{ status: number; data: Uint8Array }> {
+    const decoder = new VivoDecoder('response');
+    const frame = encodeVivoCommand(command, subCommand);
+    let badCrc = 0;
+    const answer = new Promise<{ status: number; data: Uint8Array }>((resolve, reject) => {
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.transport.off('data', onData);
+        this.transport.off('close', onClose);
+        signal.removeEventListener('abort', onAbort);
+      };
+      const onData = (chunk: Uint8Array): void => {
+        for (const event of decoder.push(chunk)) {
+          if (event.type === 'bad_crc') badCrc += 1;
+          if (event.type !== 'frame') continue;
+          ctx.log({ direction: 'rx', hex: toHex(event.raw), at: Date.now() });
+          if (event.command !== command) continue;
+          cleanup();
+          resolve({ status: event.code, data: event.data });
+          return;
+        }
+      };
+      const onClose = (error?: TransportError): void => {
+        cleanup();
+        reject(new DriverError('DIAG-LINK-003', error?.message ?? 'The card reader was disconnected during the command. Plug it in again and rerun the test.', { cause: error }));
+      };
+      const timedOut = (): DriverError =>
+        badCrc > 0
+          ? new DriverError('DIAG-LINK-002', 'The reader answered, but every answer failed its CRC. Try another USB port or cable.')
+          : new DriverError('DIAG-LINK-001', 'The reader did not answer. Unplug it, plug it in again and retry.');
+      const onAbort = (): void => {
+        cleanup();
+        const reason: unknown = signal.reason;
+        reject(reason instanceof Error && reason.name === 'TimeoutError' ? timedOut() : reason);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(timedOut());
+      }, this.commandTimeoutMs);
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.transport.on('data', onData);
+      this.transport.on('close', onClose);
+    });
+    ctx.log({ direction: 'tx', hex: toHex(frame), at: Date.now() });
+    try {
+      await this.transport.write(frame);
+    } catch (error) {
+      answer.catch(() => undefined);
+      throw hidError(error);
+    }
+    return answer;
+  }
+
+  private commandSignal(ctx: DriverContext): AbortSignal {
+    return AbortSignal.any([ctx.signal, this.cancelController.signal, AbortSignal.timeout(this.commandTimeoutMs)]);
+  }
+}
+
+/** Per-track verdicts → one check result. Payment needs track 2; track 1 problems are a warning. */
+export function swipeVerdict(swipe: MagtekSwipe, ignoredReports = 0): DriverCheckResult {
+  const tracks: TrackSummary[] = swipe.tracks.map((t) => {
+    const { verdict, reason } = trackVerdict(t);
+    return { track: t.track, verdict, length: t.length, reason };
+  });
+  const [t1, t2] = tracks as [TrackSummary, TrackSummary, TrackSummary];
+  const track2 = swipe.tracks[1];
+  const values = {
+    swiped: true,
+    tracks,
+    encodeType: swipe.encodeType,
+    maskedPan: t2.verdict === 'ok' && track2 ? maskedPanFromTrack2(track2.data) : null,
+    ignoredReports,
+  };
+  const unreadable = (t: TrackSummary): boolean => t.verdict === 'decode_error' || t.verdict === 'malformed';
+  if (!tracks.some((t) => t.verdict === 'ok')) {
+    return {
+      status: 'fail',
+      values,
+      errorCode: 'DIAG-CARD-001',
+      message: 'No track of the card could be read. Try a second, known-good card; if it also fails, clean the read head or replace the reader.',
+    };
+  }
+  if (t2.verdict !== 'ok') {
+    return {
+      status: 'fail',
+      values,
+      errorCode: 'DIAG-CARD-001',
+      message: `Track 2 (the one payments use) ${t2.verdict === 'empty' ? 'was empty' : 'could not be read'}. Try a known-good card; if it repeats, clean the read head or replace the reader.`,
+    };
+  }
+  if (unreadable(t1)) {
+    return {
+      status: 'warn',
+      values,
+      errorCode: 'DIAG-CARD-001',
+      message: 'Track 1 could not be read although track 2 was fine: the card or the read head may be worn. Try a second card.',
+    };
+  }
+  return { status: 'pass', values, errorCode: null, message: null };
+}
+
+function withSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function hidError(error: unknown): unknown {
+  if (error instanceof DriverError) return error;
+  if (error instanceof Error && error.name === 'TimeoutError') {
+    return new DriverError('DIAG-LINK-001', 'The card reader did not answer in time. Unplug it, plug it in again and retry.', { cause: error });
+  }
+  if (error instanceof Error && error.name === 'TransportError') {
+    return new DriverError('DIAG-LINK-003', error.message, { cause: error });
+  }
+  return error;
+}
+
+export function createHidCardReaderDriver(transport: Transport, options: HidCardReaderOptions = {}): HidCardReaderDriver {
+  return new HidCardReaderDriver(transport, options);
+}
+
+/** Report length the swipe test expects (exported for the device list's "what is this" hints). */
+export const HID_SWIPE_REPORT_LENGTH = MAGTEK_SWIPE_REPORT_LENGTH;

@@ -1,0 +1,200 @@
+/**
+ * IDTech-style "ViVOtech2" protocol-2 frames (IDTech "NEO 2 Interface Developer's Guide":
+ * §2.8 frame layouts, §3.4 "CRC Calculation").
+ *
+ *   command   "ViVOtech2\0" · command · sub-command · length MSB · length LSB · data · CRC LSB · CRC MSB
+ *   response  "ViVOtech2\0" · command · status      · length MSB · length LSB · data · CRC MSB · CRC LSB
+ *
+ * The CRC is CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no final XOR) over the
+ * whole frame from the header tag to the last data byte. Its byte order differs by direction: the
+ * guide stores it little-endian in command frames (host → reader) and big-endian in response
+ * frames (reader → host), which its ping sample confirms (command CRC bytes B3 CD, response FA 83).
+ *
+ * Over USB HID the frame is carried in fixed-size reports padded with zeros (§2.8.2); the HID
+ * transport strips the report id and this decoder skips the padding as noise between frames.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+
+export const VIVOTECH2_HEADER = Uint8Array.from([...new TextEncoder().encode('ViVOtech2'), 0x00]);
+const HEADER_LENGTH = VIVOTECH2_HEADER.length;
+/** Header + command + sub/status + 2 length bytes. */
+const FIXED_BEFORE_DATA = HEADER_LENGTH + 4;
+export const VIVOTECH2_MAX_DATA = 4096;
+
+export type VivoDirection = 'command' | 'response';
+
+/** Common commands (guide §8): ping 18-01, get firmware version 29-00. */
+export const VIVO_PING = { command: 0x18, subCommand: 0x01 } as const;
+export const VIVO_GET_FIRMWARE_VERSION = { command: 0x29, subCommand: 0x00 } as const;
+
+/** Response status codes (guide, "Status Code" table) the driver explains. */
+export const VIVO_STATUS: Record<number, string> = {
+  0x00: 'OK',
+  0x01: 'Incorrect header tag',
+  0x02: 'Unknown command',
+  0x03: 'Unknown sub-command',
+  0x04: 'CRC error in frame',
+  0x05: 'Incorrect parameter',
+  0x06: 'Parameter not supported',
+  0x07: 'Mal-formatted data',
+  0x08: 'Timeout',
+  0x0a: 'Failed / NAK',
+  0x0b: 'Command not allowed',
+};
+
+/** CRC-16/CCITT-FALSE. Check value for "123456789" is 0x29B1. */
+export function crc16CcittFalse(bytes: Uint8Array, initial = 0xffff): number {
+  let crc = initial;
+  for (const byte of bytes) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+function build(direction: VivoDirection, command: number, second: number, data: Uint8Array): Uint8Array {
+  if (data.length > VIVOTECH2_MAX_DATA) throw new RangeError(`ViVOtech2 data of ${data.length} bytes exceeds ${VIVOTECH2_MAX_DATA}`);
+  const out = new Uint8Array(FIXED_BEFORE_DATA + data.length + 2);
+  out.set(VIVOTECH2_HEADER, 0);
+  out[HEADER_LENGTH] = command & 0xff;
+  out[HEADER_LENGTH + 1] = second & 0xff;
+  out[HEADER_LENGTH + 2] = (data.length >> 8) & 0xff;
+  out[HEADER_LENGTH + 3] = data.length & 0xff;
+  out.set(data, FIXED_BEFORE_DATA);
+  const crc = crc16CcittFalse(out.subarray(0, FIXED_BEFORE_DATA + data.length));
+  const [first, last] = direction === 'command' ? [crc & 0xff, crc >> 8] : [crc >> 8, crc & 0xff];
+  out[out.length - 2] = first;
+  out[out.length - 1] = last;
+  return out;
+}
+
+/** Host → reader. */
+export function encodeVivoCommand(command: number, subCommand: number, data: Uint8Array = new Uint8Array()): Uint8Array {
+  return build('command', command, subCommand, data);
+}
+
+/** Reader → host (the simulator uses it). */
+export function encodeVivoResponse(command: number, status: number, data: Uint8Array = new Uint8Array()): Uint8Array {
+  return build('response', command, status, data);
+}
+
+export type VivoEvent =
+  /** `code` is the sub-command in a command frame, the status in a response frame. */
+  | { type: 'frame'; command: number; code: number; data: Uint8Array; raw: Uint8Array }
+  | { type: 'bad_crc'; raw: Uint8Array }
+  | { type: 'noise'; raw: Uint8Array };
+
+/**
+ * Incremental decoder for frames travelling in one direction. Never throws; after a bad CRC it
+ * rescans from the byte after the false header, so a real frame hidden behind a corrupt one is
+ * still found, and bytes that cannot start a header are released as noise at once.
+ */
+export class VivoDecoder {
+  private buffer: Uint8Array = new Uint8Array(0);
+
+  constructor(
+    readonly direction: VivoDirection,
+    private readonly maxData = VIVOTECH2_MAX_DATA,
+  ) {}
+
+  get pendingBytes(): number {
+    return this.buffer.length;
+  }
+
+  push(chunk: Uint8Array): VivoEvent[] {
+    const joined = new Uint8Array(this.buffer.length + chunk.length);
+    joined.set(this.buffer, 0);
+    joined.set(chunk, this.buffer.length);
+    const events: VivoEvent[] = [];
+    let start = 0;
+    for (;;) {
+      const header = indexOfHeader(joined, start);
+      if (header < 0) {
+        // Keep only what could still become a header; the rest is noise.
+        const keep = partialHeaderSuffix(joined, start);
+        if (joined.length - keep > start) events.push({ type: 'noise', raw: joined.slice(start, joined.length - keep) });
+        this.buffer = joined.slice(joined.length - keep);
+        return events;
+      }
+      if (header > start) events.push({ type: 'noise', raw: joined.slice(start, header) });
+      if (joined.length - header < FIXED_BEFORE_DATA) {
+        this.buffer = joined.slice(header);
+        return events;
+      }
+      const length = ((joined[header + HEADER_LENGTH + 2] ?? 0) << 8) | (joined[header + HEADER_LENGTH + 3] ?? 0);
+      if (length > this.maxData) {
+        // Not a real frame: skip this header's first byte and look again.
+        events.push({ type: 'noise', raw: joined.slice(header, header + 1) });
+        start = header + 1;
+        continue;
+      }
+      const total = FIXED_BEFORE_DATA + length + 2;
+      if (joined.length - header < total) {
+        this.buffer = joined.slice(header);
+        return events;
+      }
+      const frame = joined.subarray(header, header + total);
+      const crc = crc16CcittFalse(frame.subarray(0, total - 2));
+      const a = frame[total - 2] ?? 0;
+      const b = frame[total - 1] ?? 0;
+      const received = this.direction === 'command' ? a | (b << 8) : (a << 8) | b;
+      if (received !== crc) {
+        events.push({ type: 'bad_crc', raw: joined.slice(header, header + 1) });
+        start = header + 1;
+        continue;
+      }
+      events.push({
+        type: 'frame',
+        command: frame[HEADER_LENGTH] ?? 0,
+        code: frame[HEADER_LENGTH + 1] ?? 0,
+        data: frame.slice(FIXED_BEFORE_DATA, FIXED_BEFORE_DATA + length),
+        raw: frame.slice(),
+      });
+      start = header + total;
+    }
+  }
+}
+
+function indexOfHeader(bytes: Uint8Array, from: number): number {
+  outer: for (let i = from; i + HEADER_LENGTH <= bytes.length; i++) {
+    for (let j = 0; j < HEADER_LENGTH; j++) if (bytes[i + j] !== VIVOTECH2_HEADER[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/** Length of the longest suffix of bytes[from..] that is a proper prefix of the header. */
+function partialHeaderSuffix(bytes: Uint8Array, from: number): number {
+  const max = Math.min(HEADER_LENGTH - 1, bytes.length - from);
+  for (let n = max; n > 0; n--) {
+    let match = true;
+    for (let j = 0; j < n; j++) {
+      if (bytes[bytes.length - n + j] !== VIVOTECH2_HEADER[j]) {
+        match = false;
+        break;
+      }
+    }
+    if (match) return n;
+  }
+  return 0;
+}
+
+/** Pure decode of a complete byte sequence. */
+export function decodeVivo(bytes: Uint8Array, direction: VivoDirection): VivoEvent[] {
+  return new VivoDecoder(direction).push(bytes);
+}
+
+/** Thin stream wrapper: bytes in, `VivoEvent` objects out. */
+export class VivoParser extends Transform {
+  private readonly decoder: VivoDecoder;
+
+  constructor(direction: VivoDirection) {
+    super({ readableObjectMode: true });
+    this.decoder = new VivoDecoder(direction);
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    for (const event of this.decoder.push(chunk)) this.push(event);
+    callback();
+  }
+}
