@@ -76,7 +76,7 @@ describe('AbecsLink (spec 2.2.2) over the memory pair, fake timers', () => {
     await advance(1);
     await say(ABECS.ACK);
     const bad = encodeAbecsText('DSP000');
-    bad[bad.length - 1] ^= 0xff;
+    bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 0xff;
     await say(bad);
     await advance(300);
     await say(Uint8Array.of(0x41, 0x42)); // more noise restarts the silence window

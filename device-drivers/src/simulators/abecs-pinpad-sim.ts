@@ -103,7 +103,7 @@ export async function loadAbecsScenario(name = 'healthy'): Promise<AbecsScenario
 export interface AbecsSimulatorOptions {
   /** Extra delay the 'slow' fault adds before each answer (default past the 10 s response limit). */
   slowExtraMs?: number;
-  /** Which command (1-based, counting every command received) the 'unplug_mid_command' fault cuts. */
+  /** Which command (1-based, counted from when the fault is switched on) 'unplug_mid_command' cuts. */
   unplugAtCommand?: number;
   /**
    * What "unplugging" does. The CLI harness kills its socat here so the host really loses the port;
@@ -153,6 +153,7 @@ export class AbecsPinpadSimulator implements DeviceSimulator {
   private generation = 0;
   private keyIndex = 0;
   private unplugged = false;
+  private commandsSinceUnplugArmed = 0;
   private readonly options: Required<Omit<AbecsSimulatorOptions, 'onUnplug'>> & Pick<AbecsSimulatorOptions, 'onUnplug'>;
 
   private readonly onData = (chunk: Uint8Array): void => {
@@ -187,6 +188,8 @@ export class AbecsPinpadSimulator implements DeviceSimulator {
   }
 
   setFaults(faults: readonly SimulatorFault[]): void {
+    // The unplug fault counts commands from the moment it is switched on.
+    if (faults.includes('unplug_mid_command') && !this.faults.has('unplug_mid_command')) this.commandsSinceUnplugArmed = 0;
     this.faults = new Set(faults);
   }
 
@@ -279,7 +282,8 @@ export class AbecsPinpadSimulator implements DeviceSimulator {
     this.stats.commands++;
     const generation = this.generation;
 
-    if (this.faults.has('unplug_mid_command') && this.received.length === this.options.unplugAtCommand) {
+    this.commandsSinceUnplugArmed++;
+    if (this.faults.has('unplug_mid_command') && this.commandsSinceUnplugArmed === this.options.unplugAtCommand) {
       // Half an answer, then nothing: the cable came out while the PinPad was talking.
       this.later(this.thinkTimeMs, () => {
         const frame = encodeAbecsFrame(buildResponse(command?.id ?? 'ERR', ST.OK, [latin1('0'.repeat(40))]));
