@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startPtyPair, type PtyPair } from '../testing/pty-pair.ts';
+import { startPtyPair } from '../testing/pty-pair.ts';
 import { SerialTransport } from '../transport/serial-transport.ts';
 import { AbecsPinpadSimulator, loadAbecsScenario } from '../simulators/abecs-pinpad-sim.ts';
 import type { SimulatorFault } from '../simulators/simulator.ts';
