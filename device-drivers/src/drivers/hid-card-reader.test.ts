@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
 import { DriverError, type DriverContext, type FrameLogEntry } from './driver.ts';
-import { HidCardReaderDriver, swipeVerdict, variantForVendor } from './hid-card-reader.ts';
+import { HidCardReaderDriver, createHidReaderTransport, swipeVerdict, variantForVendor } from './hid-card-reader.ts';
 import { HidReaderSimulator, loadHidReaderScenario } from '../simulators/hid-reader-sim.ts';
 import type { SimulatorFault } from '../simulators/simulator.ts';
 import { HidTransport, type HidDeviceHandle } from '../transport/hid-transport.ts';
@@ -182,14 +182,8 @@ describe('HID card reader driver against the simulated reader', () => {
       async close(): Promise<void> {}
     }
     const device = new Device();
-    const transport = new HidTransport({
-      vendorId: 0x0acd,
-      productId: 0x3530,
-      outputReportId: 0x01,
-      outputReportSize: 63,
-      inputReportId: true,
-      openDevice: async () => device,
-    });
+    const transport = createHidReaderTransport('/dev/hidraw7', { vendorId: '0acd', productId: '3530', manufacturer: 'ID TECH' }, { openDevice: async () => device });
+    expect(transport).toBeInstanceOf(HidTransport);
     const driver = new HidCardReaderDriver(transport);
     expect(driver.variant).toBe('idtech');
     await driver.open(context().ctx);

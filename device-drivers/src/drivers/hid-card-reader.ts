@@ -30,8 +30,8 @@ import {
   type TrackVerdict,
 } from '../framing/magtek-swipe.ts';
 import { VIVO_GET_FIRMWARE_VERSION, VIVO_PING, VIVO_STATUS, VivoDecoder, encodeVivoCommand } from '../framing/vivotech2.ts';
-import { hasFeatureReports } from '../transport/hid-transport.ts';
-import type { Transport, TransportError } from '../transport/transport.ts';
+import { HidTransport, hasFeatureReports, type HidTransportOptions } from '../transport/hid-transport.ts';
+import type { Transport, TransportError, TransportInfo } from '../transport/transport.ts';
 
 export type HidReaderVariant = 'magtek' | 'idtech';
 
@@ -382,6 +382,33 @@ function hidError(error: unknown): unknown {
     return new DriverError('DIAG-LINK-003', error.message, { cause: error });
   }
   return error;
+}
+
+/**
+ * How each reader style uses HID reports. MagTek swipe readers use no report ids (card data in a
+ * 337-byte input report, commands in feature reports). IDTech ViVOtech2 readers number their
+ * reports 0x01 and carry frames in 64-byte reports (NEO 2 guide §2.8.2: id + 63 body bytes).
+ */
+export const HID_READER_REPORT_LAYOUT: Record<HidReaderVariant, Pick<HidTransportOptions, 'outputReportId' | 'outputReportSize' | 'inputReportId'>> = {
+  magtek: { outputReportId: 0x00, outputReportSize: 64, inputReportId: false },
+  idtech: { outputReportId: 0x01, outputReportSize: 63, inputReportId: true },
+};
+
+/** A `HidTransport` set up for the reader style its USB vendor id says it is. */
+export function createHidReaderTransport(
+  path: string,
+  info: Partial<Omit<TransportInfo, 'kind' | 'path'>> = {},
+  options: Pick<HidTransportOptions, 'openDevice' | 'listDevices'> = {},
+): HidTransport {
+  const variant = variantForVendor(info.vendorId) ?? 'magtek';
+  return new HidTransport({
+    path,
+    ...(info.vendorId ? { vendorId: Number.parseInt(info.vendorId, 16) } : {}),
+    ...(info.productId ? { productId: Number.parseInt(info.productId, 16) } : {}),
+    info,
+    ...HID_READER_REPORT_LAYOUT[variant],
+    ...options,
+  });
 }
 
 export function createHidCardReaderDriver(transport: Transport, options: HidCardReaderOptions = {}): HidCardReaderDriver {

@@ -5,6 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { DriverError, type DriverContext, type FrameLogEntry } from './driver.ts';
 import { Pp791Driver } from './pp791.ts';
 import { Pp791Simulator, loadPp791Scenario } from '../simulators/pp791-sim.ts';
@@ -97,5 +99,59 @@ describe('PP791 over real ptys', () => {
     cleanups.push(() => driver2.close(context().ctx));
     await driver2.open(ctx);
     expect((await driver2.identify(ctx)).serialNumber).toBe('791A23004512');
+  });
+
+  it('against the simulator as a separate process (npm run simulate -- --device pp791)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'emdad-pp791-proc-'));
+    const link = join(dir, 'ttyPP791');
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const cli = fileURLToPath(new URL('../simulators/cli.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, '--device', 'pp791', '--link', link, '--scenario', 'no-keys'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    cleanups.push(async () => {
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+      await exited;
+    });
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`simulator did not start: ${output}`)), 20_000);
+      child.stdout.setEncoding('utf8');
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (c: string) => (output += c));
+      child.stdout.on('data', (c: string) => {
+        output += c;
+        if (output.includes(`READY ${link}`)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`simulator exited (${code}): ${output}`));
+      });
+    });
+
+    const driver = new Pp791Driver(new SerialTransport({ path: link, baudRate: 19200 }));
+    const { ctx } = context();
+    await driver.open(ctx);
+    expect((await driver.identify(ctx)).serialNumber).toBeNull();
+    expect(await driver.runCheck('master_key', ctx)).toMatchObject({ status: 'fail', errorCode: 'DIAG-SEC-002' });
+
+    // Faults on demand through the harness's stdin.
+    child.stdin.write('faults nak_storm\n');
+    await new Promise<void>((resolve) => {
+      const check = (c: string): void => {
+        if (c.includes('FAULTS nak_storm')) {
+          child.stdout.off('data', check);
+          resolve();
+        }
+      };
+      child.stdout.on('data', check);
+    });
+    const error = (await driver.runCheck('self_test', ctx).catch((e: unknown) => e)) as DriverError;
+    expect(error.code).toBe('DIAG-LINK-002');
+    await driver.close(ctx);
   });
 });

@@ -71,6 +71,11 @@ export interface Pp791SimulatorOptions {
   slowExtraMs?: number;
   /** Random source for garbage bytes (tests pass a seeded one). */
   random?: () => number;
+  /**
+   * Called when 'unplug_mid_command' fires (right after the ACK): a process harness can really
+   * pull the cable (stop socat). Without it the device just goes silent.
+   */
+  onUnplug?: () => void;
 }
 
 /** Bytes the 'garbage' fault may emit: never a framing or control byte (see `garbageBytes`). */
@@ -88,6 +93,7 @@ export class Pp791Simulator implements DeviceSimulator {
   private readonly resendAfterMs: number;
   private readonly slowExtraMs: number;
   private readonly random: () => number;
+  private readonly onUnplug: (() => void) | undefined;
   private timers = new Set<ReturnType<typeof setTimeout>>();
   /** Answer waiting for the host's ACK, with how often it was sent. */
   private pending: { frame: Uint8Array; sends: number } | null = null;
@@ -106,6 +112,7 @@ export class Pp791Simulator implements DeviceSimulator {
     this.resendAfterMs = options.resendAfterMs ?? 5000;
     this.slowExtraMs = options.slowExtraMs ?? 15_000;
     this.random = options.random ?? Math.random;
+    this.onUnplug = options.onUnplug;
     this.setFaults(scenario.faults);
   }
 
@@ -189,6 +196,7 @@ export class Pp791Simulator implements DeviceSimulator {
     if (this.has('unplug_mid_command')) {
       // Silence from here on, as if the cable was pulled after the ACK.
       this.muted = true;
+      if (this.onUnplug) this.later(5, this.onUnplug);
       return;
     }
     const answer = kind === 'admin' ? this.answer(message) : null;
