@@ -54,8 +54,8 @@ export interface BusinessCalendarDefinition {
   observesHolidays: boolean;
 }
 
-/** An instant: a Date or epoch milliseconds. */
-export type Instant = Date | number;
+/** An instant: a Date, epoch milliseconds, or an ISO 8601 string with its offset (as stored in documents). */
+export type Instant = Date | number | string;
 
 /** A period during which the SLA clock does not run, `[from, to)`. */
 export interface Pause {
@@ -330,7 +330,12 @@ function rawAdd(cal: BusinessCalendar, a: number, seconds: number): number {
 // Pauses
 
 export function toEpochSecond(instant: Instant): number {
-  const ms = typeof instant === 'number' ? instant : instant.getTime();
+  const ms =
+    typeof instant === 'number'
+      ? instant
+      : typeof instant === 'string'
+        ? Date.parse(instant)
+        : instant.getTime();
   if (!Number.isFinite(ms)) throw new RangeError('instant is not a valid time');
   return Math.floor(ms / 1000);
 }

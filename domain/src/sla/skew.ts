@@ -19,7 +19,7 @@ export interface AcceptedEventTime {
   reason: 'within_bound' | 'skew_corrected' | 'future_clamped' | 'not_before_clamped';
 }
 
-const ms = (i: Instant) => (typeof i === 'number' ? i : i.getTime());
+const ms = (i: Instant) => (typeof i === 'number' ? i : typeof i === 'string' ? Date.parse(i) : i.getTime());
 
 export function acceptDeviceEventTime(options: {
   eventAt: Instant;
