@@ -105,6 +105,8 @@ export interface DeviceListing {
 
 export interface AutoDetectAttemptWire {
   protocol: DeviceProtocol;
+  /** Driver variant when a protocol is tried more than once (e.g. 7E1 parity done in software). */
+  variant: string | null;
   settings: SerialLineSettingsWire;
   outcome: 'recognised' | 'no_answer' | 'port_error';
   message: string | null;
@@ -118,6 +120,8 @@ export interface DeviceSessionInfo {
   family: DeviceFamily;
   /** Null for HID. */
   line: SerialLineSettingsWire | null;
+  /** Driver variant auto-detect settled on, if any. */
+  variant: string | null;
   state: 'connected' | 'busy' | 'lost';
   connectedAt: string;
   identity: DeviceIdentity | null;

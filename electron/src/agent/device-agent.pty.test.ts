@@ -3,7 +3,12 @@
  * the agent → the handler map → the real device service (`createDeviceService`: serialport,
  * auto-detect, drivers) → a socat pty pair → the PP791 simulator on the far end.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { DEVICE_CHANNELS, type AgentServerMessage, type DeviceChannel, type DeviceEvent, type DeviceResponses } from '@emdad/domain';
@@ -14,6 +19,7 @@ import { startPtyPair } from '@emdad/device-drivers/testing/pty-pair';
 import { startDeviceAgent } from './device-agent.ts';
 
 const ORIGIN = 'http://127.0.0.1:8787';
+const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const hasSocat = spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0;
 const cleanups: (() => Promise<unknown>)[] = [];
 
@@ -120,6 +126,43 @@ describe.skipIf(!hasSocat)('device agent over a real pty with the PP791 simulato
     expect(await c.call(DEVICE_CHANNELS.disconnect, { sessionId: second.sessionId })).toBeNull();
     expect(await c.call(DEVICE_CHANNELS.listSessions, {})).toEqual([]);
   }, 60_000);
+
+  it('finds the ABECS PinPad that `npm start` runs (simulator process on a pty link) and runs its suite', async () => {
+    const link = path.join(mkdtempSync(path.join(tmpdir(), 'emdad-agent-')), 'ttyPINPAD');
+    const simulator = spawn(process.execPath, ['--import', 'tsx', 'device-drivers/src/simulators/cli.ts', '--device', 'abecs', '--link', link], {
+      cwd: repositoryRoot,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    cleanups.push(async () => {
+      if (simulator.exitCode === null) {
+        const exited = new Promise((resolve) => simulator.once('exit', resolve));
+        simulator.kill('SIGTERM');
+        await exited;
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: simulator.stdout! }).on('line', (line) => {
+        if (line.startsWith('READY ')) resolve();
+      });
+      simulator.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
+    });
+
+    const service = createDeviceService({ discover: async () => [] });
+    service.addPath(link);
+    const { agent, close } = await startDeviceAgent(service, { allowedOrigins: [ORIGIN] });
+    cleanups.push(close);
+    const c = await client(agent.url, agent.token);
+    const session = await c.call(DEVICE_CHANNELS.connect, { path: link });
+    expect(session).toMatchObject({ protocol: 'abecs', family: 'abecs_pinpad' });
+    const { runId } = await c.call(DEVICE_CHANNELS.runSuite, { sessionId: session.sessionId });
+    const finished = await c.waitForEvent((e) => e.kind === 'run_finished' && e.data.runId === runId);
+    if (finished.kind !== 'run_finished') throw new Error('unreachable');
+    expect(finished.data.result.identity?.family).toBe('abecs_pinpad');
+    expect(finished.data.result.identity?.serialNumber).toEqual(expect.any(String));
+    expect(finished.data.result.steps.find((s) => s.id === 'open')?.status).toBe('pass');
+    expect(c.events.some((e) => e.kind === 'diagnostic_progress' && e.data.event.type === 'step_finished')).toBe(true);
+    await c.call(DEVICE_CHANNELS.disconnect, { sessionId: session.sessionId });
+  }, 120_000);
 
   it('reports a port nobody answers on as protocol not recognised, in words, within bounded time', async () => {
     const pair = await startPtyPair(); // nothing on the far end
