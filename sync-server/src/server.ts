@@ -13,7 +13,7 @@ import { dummyPasswordHash } from './auth/passwords.ts';
 import { openDatabase, type DatabaseOptions, type Db } from './db/index.ts';
 import { runMigrations } from './db/migrations.ts';
 import { errorBody, installErrorHandlers } from './errors.ts';
-import { ChangeHub } from './replication/stream.ts';
+import { ChangeHub, HEARTBEAT_MS } from './replication/stream.ts';
 import { registerApiRoutes } from './routes/api.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { registerReplicationRoutes } from './routes/replication.ts';
@@ -35,6 +35,8 @@ export interface SyncServerOptions {
   rendererDist?: string | false;
   /** Fastify's logger option; default false. */
   logger?: boolean | { level: string };
+  /** Interval of the SSE keep-alive comment; default 20 s. */
+  streamHeartbeatMs?: number;
   /** Answer CORS requests from any origin (tokens travel in headers, never cookies); default true. */
   cors?: boolean;
 }
@@ -42,6 +44,8 @@ export interface SyncServerOptions {
 export interface SyncServer {
   app: FastifyInstance;
   db: Db;
+  /** Open live replication streams on this instance (for tests and health reporting). */
+  liveStreams(): number;
   close(): Promise<void>;
 }
 
@@ -94,7 +98,14 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
       loginDelayCapMs: options.loginDelayCapMs ?? 2000,
       loginRateLimitPerMinute: options.loginRateLimitPerMinute ?? 30,
     });
-    registerReplicationRoutes(app, { db, tokens, hub, now, streamHeaders: (_request: FastifyRequest) => (cors ? { ...CORS_HEADERS } : {}) });
+    registerReplicationRoutes(app, {
+      db,
+      tokens,
+      hub,
+      now,
+      heartbeatMs: options.streamHeartbeatMs ?? HEARTBEAT_MS,
+      streamHeaders: (_request: FastifyRequest) => (cors ? { ...CORS_HEADERS } : {}),
+    });
 
     // The central console: the same renderer, served with an SPA fallback. API paths stay JSON 404s.
     const dist = options.rendererDist === false ? null : (options.rendererDist ?? process.env.EMDAD_RENDERER_DIST ?? DEFAULT_RENDERER_DIST);
@@ -112,6 +123,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
     return {
       app,
       db,
+      liveStreams: () => startedHub.size,
       close() {
         closing ??= (async () => {
           await startedHub.close();

@@ -177,6 +177,13 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
       expect(await refusedCode(tech1, { newDocumentState: wrongEquipment, assumedMasterState: null })).toEqual({ code: 'validation_failed', stored: 0 });
     });
 
+    it('a tracking code another case already holds: validation_failed', async () => {
+      const holder = newCase(tech1);
+      await push(server.app, tech1, [{ newDocumentState: holder, assumedMasterState: null }]);
+      const copy = newCase(tech1, { trackingCode: holder.trackingCode });
+      expect(await refusedCode(tech1, { newDocumentState: copy, assumedMasterState: null })).toEqual({ code: 'validation_failed', stored: 0 });
+    });
+
     it('keeps the good rows of a batch and refuses only the bad ones', async () => {
       const good = newCase(tech1);
       const bad = newCase(tech1, { createdBy: USER_IDS.tech2 });

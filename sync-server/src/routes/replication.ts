@@ -5,7 +5,7 @@ import { ApiError } from '../errors.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import { requireCaller } from '../auth/session.ts';
 import { parsePushBody, pullCases, pullQuerySchema, pushCases } from '../replication/cases.ts';
-import { HEARTBEAT_MS, type ChangeHub } from '../replication/stream.ts';
+import type { ChangeHub } from '../replication/stream.ts';
 
 export const PUSH_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
@@ -14,6 +14,8 @@ export interface ReplicationRouteOptions {
   tokens: TokenService;
   hub: ChangeHub;
   now: () => number;
+  /** Interval of the SSE keep-alive comment. */
+  heartbeatMs: number;
   /** Extra response headers for the hijacked SSE response (CORS), which bypasses Fastify's hooks. */
   streamHeaders: (request: FastifyRequest) => Record<string, string>;
 }
@@ -62,7 +64,7 @@ export function registerReplicationRoutes(app: FastifyInstance, options: Replica
     });
     raw.flushHeaders();
     let closed = false;
-    const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), HEARTBEAT_MS);
+    const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), options.heartbeatMs);
     // The stream ends when the access token does, so the client reconnects with a fresh one.
     const untilExpiry = Math.min(2 ** 31 - 1, Math.max(0, caller.claims.exp * 1000 - now()));
     const expiry = setTimeout(() => close(), untilExpiry);

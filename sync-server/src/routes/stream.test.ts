@@ -12,34 +12,47 @@ async function openStream(baseUrl: string, session: AuthSession) {
   if (!response.ok || !response.body) throw new Error(`stream refused: ${response.status} ${await response.text()}`);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
+  /** The next event: its joined `data:` lines, or its comment (`: ...`) lines. */
+  async function nextEvent(boundMs: number): Promise<{ data: string; comment: string }> {
+    const deadline = Date.now() + boundMs;
+    for (;;) {
+      const end = buffer.indexOf('\n\n');
+      if (end >= 0) {
+        const lines = buffer.slice(0, end).split('\n');
+        buffer = buffer.slice(end + 2);
+        const pick = (prefix: string) =>
+          lines
+            .filter((line) => line.startsWith(prefix))
+            .map((line) => line.slice(prefix.length).trimStart())
+            .join('\n');
+        return { data: pick('data:'), comment: pick(':') };
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new Error('no stream event arrived in time');
+      let timer: NodeJS.Timeout | undefined;
+      const chunk = await Promise.race([
+        reader.read(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no stream event arrived in time')), remaining);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      if (chunk.done) throw new Error('the stream ended');
+      buffer += chunk.value;
+    }
+  }
   return {
     contentType: response.headers.get('content-type'),
     /** The next `data:` event; generous bound so a missing event fails instead of hanging. */
     async next(boundMs = 15_000): Promise<StreamMessage<CaseDoc>> {
-      const deadline = Date.now() + boundMs;
       for (;;) {
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const event = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = event
-            .split('\n')
-            .filter((line) => line.startsWith('data:'))
-            .map((line) => line.slice(5).trimStart())
-            .join('\n');
-          if (data) return JSON.parse(data) as StreamMessage<CaseDoc>;
-        }
-        const remaining = deadline - Date.now();
-        if (remaining <= 0) throw new Error('no stream event arrived in time');
-        let timer: NodeJS.Timeout | undefined;
-        const chunk = await Promise.race([
-          reader.read(),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error('no stream event arrived in time')), remaining);
-          }),
-        ]).finally(() => clearTimeout(timer));
-        if (chunk.done) throw new Error('the stream ended');
-        buffer += chunk.value;
+        const event = await nextEvent(boundMs);
+        if (event.data) return JSON.parse(event.data) as StreamMessage<CaseDoc>;
+      }
+    },
+    async nextComment(boundMs = 15_000): Promise<string> {
+      for (;;) {
+        const event = await nextEvent(boundMs);
+        if (event.comment) return event.comment;
       }
     },
     close() {
@@ -136,5 +149,52 @@ describe.each(backends().map((b) => [b.name, b] as const))('live replication str
     } finally {
       await second.close();
     }
+  });
+});
+
+describe('live stream edges', () => {
+  let server: SyncServer;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    server = await createSyncServer({ database: { kind: 'pglite' }, seed: 'demo', accessTokenTtlSeconds: 2, streamHeartbeatMs: 50 });
+    baseUrl = await server.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const waitFor = async (condition: () => boolean, boundMs = 10_000) => {
+    const deadline = Date.now() + boundMs;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error('condition not met in time');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+
+  it('keeps the connection alive with heartbeat comments', async () => {
+    const stream = await openStream(baseUrl, await login(server.app, 'super1'));
+    try {
+      expect(await stream.next()).toEqual({ type: 'RESYNC' });
+      expect(await stream.nextComment()).toBe('heartbeat');
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('forgets a subscriber when the client goes away', async () => {
+    await waitFor(() => server.liveStreams() === 0);
+    const stream = await openStream(baseUrl, await login(server.app, 'super1'));
+    expect(await stream.next()).toEqual({ type: 'RESYNC' });
+    expect(server.liveStreams()).toBe(1);
+    stream.close();
+    await waitFor(() => server.liveStreams() === 0);
+  });
+
+  it('ends the stream when the access token expires, so the client reconnects with a fresh one', async () => {
+    const stream = await openStream(baseUrl, await login(server.app, 'super1'));
+    expect(await stream.next()).toEqual({ type: 'RESYNC' });
+    await expect(stream.next(20_000)).rejects.toThrow('the stream ended');
+    await waitFor(() => server.liveStreams() === 0);
   });
 });
