@@ -135,6 +135,18 @@ describe('ABECS driver against the simulator (memory pair)', () => {
     expect(cards.status).toBe('pass');
   });
 
+  it('falls back to GIN on a PinPad without GIX, and reports key slots as not supported', async () => {
+    const { driver, ctx, sim } = await rig('legacy');
+    await driver.open(ctx);
+    const id = await driver.identify(ctx);
+    expect(id).toMatchObject({ manufacturer: 'INGENICO', model: 'IPP320', serialNumber: '3B998877', firmwareVersion: 'TELIUM3 11.40.01', appVersion: null });
+    expect(id.extra).toMatchObject({ identitySource: 'GIN', specVersion: '1.08', managerVersion: '012.05 240517', memory: '2MB', contactless: true });
+    expect(sim.received).toEqual(['OPN', 'GIX', 'GIN']);
+    const slots = await driver.runCheck('key_slots', ctx);
+    expect(slots.status).toBe('not_supported');
+    expect(slots.message).toMatch(/not supported by this device's protocol/i);
+  });
+
   it.each([
     ['missing_ack', 'DIAG-LINK-001'],
     ['nak_storm', 'DIAG-LINK-002'],

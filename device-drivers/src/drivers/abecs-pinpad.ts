@@ -224,9 +224,11 @@ export class AbecsPinpadDriver implements DeviceDriver {
     if (response.id === 'ERR' || response.status !== ST.OK) throw this.statusError('DIAG-HW-001', response, 'to open a session (OPN)');
   }
 
-  private async gix(ctx: DriverContext, ids: readonly number[]): Promise<Map<number, Uint8Array>> {
+  /** GIX parameters, or null when the PinPad does not know GIX (an ABECS 1.x firmware: ERR). */
+  private async gix(ctx: DriverContext, ids: readonly number[]): Promise<Map<number, Uint8Array> | null> {
     const response = await this.send(ctx, buildCommand('GIX', paramBlocks([idList(ids)])));
-    if (response.id === 'ERR' || response.status !== ST.OK) throw this.statusError('DIAG-HW-001', response, 'the identity request (GIX)');
+    if (response.id === 'ERR') return null;
+    if (response.status !== ST.OK) throw this.statusError('DIAG-HW-001', response, 'the identity request (GIX)');
     const params = decodeParams(response.blocks);
     if (!params) {
       throw new DriverError('DIAG-LINK-004', 'The PinPad sent an identity answer (GIX) that could not be read. Update the PinPad firmware or report the device model to support.', {
@@ -236,8 +238,40 @@ export class AbecsPinpadDriver implements DeviceDriver {
     return params;
   }
 
+  /**
+   * GIN (general information, acquirer index "00"): the fixed-width identity of PinPads older than
+   * GIX — manufacturer A20, model A19, contactless A1, OS version A20, spec version A4, manager
+   * version A16, serial A20. These report no key maps.
+   */
+  private async identifyWithGin(ctx: DriverContext): Promise<DeviceIdentity> {
+    const response = await this.send(ctx, buildCommand('GIN', [Buffer.from('00', 'latin1')]));
+    if (response.id === 'ERR' || response.status !== ST.OK) throw this.statusError('DIAG-HW-001', response, 'the identity request (GIN)');
+    const body = response.blocks[0] ? fromLatin1(response.blocks[0]) : '';
+    if (body.length < 100) {
+      throw new DriverError('DIAG-LINK-004', 'The PinPad sent a short identity answer (GIN). Update the PinPad firmware or report the device model to support.', {
+        frames: this.link.lastFrames(),
+      });
+    }
+    const field = (from: number, len: number) => body.slice(from, from + len).trim() || null;
+    const [modelName, memory] = (field(20, 19) ?? '').split(';');
+    this.ctlsSupported = body[39] === '1';
+    this.keyMaps = null;
+    this.identity = {
+      family: 'abecs_pinpad',
+      manufacturer: field(0, 20),
+      model: modelName?.trim() || null,
+      serialNumber: field(80, 20),
+      firmwareVersion: field(40, 20),
+      // GIN reports the manager application's version, not the ABECS application's.
+      appVersion: null,
+      extra: { protocol: 'abecs', identitySource: 'GIN', specVersion: field(60, 4), managerVersion: field(64, 16), memory: memory?.trim() || null, contactless: this.ctlsSupported, keySlots: null, dukptKsns: null },
+    };
+    return this.identity;
+  }
+
   async identify(ctx: DriverContext): Promise<DeviceIdentity> {
     const p = await this.gix(ctx, IDENTITY_IDS);
+    if (p === null) return this.identifyWithGin(ctx);
     const text = (id: number): string | null => {
       const v = p.get(id);
       const s = v ? fromLatin1(v).trim() : '';
@@ -259,7 +293,7 @@ export class AbecsPinpadDriver implements DeviceDriver {
     const ksnData: Record<string, string> = {};
     for (let i = 0; i < ksnIds.length; i += KSNS_PER_GIX) {
       const got = await this.gix(ctx, ksnIds.slice(i, i + KSNS_PER_GIX));
-      for (const [id, value] of got) {
+      for (const [id, value] of got ?? []) {
         const slot = String(id & 0xff).padStart(2, '0');
         if (id >= PAR.PP_KSNTDESP00 && id < PAR.PP_KSNTDESP00 + 100) ksnPin[slot] = hexOf(value);
         else if (id >= PAR.PP_KSNTDESD00 && id < PAR.PP_KSNTDESD00 + 100) ksnData[slot] = hexOf(value);
@@ -279,6 +313,7 @@ export class AbecsPinpadDriver implements DeviceDriver {
       appVersion: text(PAR.PP_APPVERS),
       extra: {
         protocol: 'abecs',
+        identitySource: 'GIX',
         specVersion: text(PAR.PP_SPECVER),
         partNumber: text(PAR.PP_PARTNBR),
         memory: memory?.trim() || null,
@@ -447,8 +482,16 @@ export class AbecsPinpadDriver implements DeviceDriver {
   }
 
   private async keySlotCheck(ctx: DriverContext): Promise<DriverCheckResult> {
-    if (!this.keyMaps) await this.identify(ctx);
-    const maps = this.keyMaps as AbecsKeyMaps;
+    if (!this.identity) await this.identify(ctx);
+    const maps = this.keyMaps;
+    if (!maps) {
+      return {
+        status: 'not_supported',
+        values: { identitySource: 'GIN' },
+        errorCode: null,
+        message: "Not supported by this device's protocol: this PinPad's firmware predates GIX and does not report its key slots.",
+      };
+    }
     const ksns = (this.identity?.extra.dukptKsns ?? { pin: {}, data: {} }) as { pin: Record<string, string>; data: Record<string, string> };
     const values = {
       mkTdesPin: maps.mkTdesPin,

@@ -85,6 +85,8 @@ export const abecsScenarioSchema = z
         notifications: z.array(z.string().max(32)).default([]),
       })
       .strict(),
+    /** An older firmware without GIX (answers ERR to it) that still answers GIN. */
+    legacy: z.boolean().default(false),
     faults: z.array(z.enum(SIMULATOR_FAULTS)).default([]),
   })
   .strict();
@@ -327,7 +329,10 @@ export class AbecsPinpadSimulator implements DeviceSimulator {
         return;
       }
       case 'GIX':
-        this.respond(generation, this.gix(blocks));
+        this.respond(generation, this.scenario.legacy ? buildResponse('ERR', ST.INVCALL) : this.gix(blocks));
+        return;
+      case 'GIN':
+        this.respond(generation, this.gin(blocks));
         return;
       case 'GKY':
         this.gky(generation);
@@ -380,6 +385,16 @@ export class AbecsPinpadSimulator implements DeviceSimulator {
       if (v !== undefined) out.push({ id: wanted, value: typeof v === 'string' ? latin1(v) : Uint8Array.from(v) });
     }
     return buildResponse('GIX', ST.OK, paramBlocks(out));
+  }
+
+  /** GIN with acquirer index "00": fixed-width general information (100 bytes). */
+  private gin(blocks: Uint8Array[]): Uint8Array {
+    if (!blocks[0] || fromLatin1(blocks[0]) !== '00') return buildResponse('GIN', ST.INVPARM);
+    const id = this.scenario.identity;
+    const a = (text: string, n: number) => text.slice(0, n).padEnd(n, ' ');
+    const body =
+      a(id.manufacturer, 20) + a(id.model, 19) + (id.capabilities[0] === '1' ? '1' : '0') + a(id.osVersion, 20) + a(id.specVersion, 4) + a(id.managerVersion, 16) + a(id.serialNumber, 20);
+    return buildResponse('GIN', ST.OK, [latin1(body)]);
   }
 
   private gky(generation: number): void {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPtyPair, type PtyPair } from '../testing/pty-pair.ts';
-import { SerialTransport, classifySerialError } from './serial-transport.ts';
+import { SerialTransport, classifySerialError, serialWireTimeMs } from './serial-transport.ts';
 import type { TransportError } from './transport.ts';
 
 const pairs: PtyPair[] = [];
@@ -76,5 +76,12 @@ describe('classifySerialError', () => {
     expect(classifySerialError(Object.assign(new Error('busy'), { code: 'EBUSY' }), 'open')).toBe('port_busy');
     expect(classifySerialError(new Error('Error: No such file or directory, cannot open /dev/ttyUSB9'), 'open')).toBe('not_found');
     expect(classifySerialError(Object.assign(new Error('gone'), { disconnected: true }), 'io')).toBe('unplugged');
+  });
+});
+
+describe('serialWireTimeMs', () => {
+  it('counts start, data, parity and stop bits', () => {
+    expect(serialWireTimeMs(1920, { baudRate: 19200, dataBits: 8, parity: 'none', stopBits: 1 })).toBe(1000);
+    expect(serialWireTimeMs(960, { baudRate: 9600, dataBits: 7, parity: 'even', stopBits: 1 })).toBe(1000);
   });
 });

@@ -65,6 +65,15 @@ function transportError(code: TransportErrorCode, path: string, cause: unknown):
   return new TransportError(code, `${path}: ${TRANSPORT_ERROR_SENTENCES[code].en}${detail}`, cause);
 }
 
+/**
+ * Time `byteCount` bytes take on the wire at these line settings: each byte is a start bit, the
+ * data bits, an optional parity bit and the stop bits (what the drivers bench adds up).
+ */
+export function serialWireTimeMs(byteCount: number, settings: Pick<SerialLineSettings, 'baudRate' | 'dataBits' | 'parity' | 'stopBits'>): number {
+  const bitsPerByte = 1 + settings.dataBits + (settings.parity === 'none' ? 0 : 1) + settings.stopBits;
+  return (byteCount * bitsPerByte * 1000) / settings.baudRate;
+}
+
 /** How often an open port checks that its device node still exists. */
 export const SERIAL_WATCHDOG_MS = 250;
 
