@@ -4,14 +4,16 @@
  * Bundled to dist/main.cjs by ../build.mjs; `electron electron/` starts it (package.json "main").
  *
  * Environment: EMDAD_SERVER_URL (sync server, default http://127.0.0.1:8787), EMDAD_RENDERER_URL
- * (dev: load the renderer from a Vite server instead of renderer/dist), EMDAD_RENDERER_DIST,
+ * (dev: load the renderer from a Vite server instead of app://emdad), EMDAD_RENDERER_DIST (the
+ * built renderer served on app://emdad; default ../renderer/dist),
  * EMDAD_DEVICE_PATHS (ports the OS listing never shows, e.g. a simulator's pty link).
  */
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { app, BrowserWindow, ipcMain, session } from 'electron';
+import { app, BrowserWindow, ipcMain, protocol, session } from 'electron';
 import { DEVICE_EVENT_CHANNEL, type DeviceEvent } from '@emdad/domain/device-api';
 import { createDeviceService } from '@emdad/device-drivers/service/default-service';
+import { APP_ENTRY_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, appResponseHeaders, resolveAppFile } from './app-protocol.ts';
 import { serverUrlFrom } from './config.ts';
 import { createDeviceServiceBackend, devicePathsFrom } from './device-backend.ts';
 import { buildContentSecurityPolicy } from './csp.ts';
@@ -22,12 +24,30 @@ import { isAllowedNavigation, isTrustedIpcSender, secureWebPreferences } from '.
 const serverUrl = serverUrlFrom(process.env);
 const contentSecurityPolicy = buildContentSecurityPolicy({ serverUrl });
 
+/** The built renderer (renderer/dist beside this electron/ folder, or EMDAD_RENDERER_DIST). */
+function rendererDist(): string {
+  // app.getAppPath() is the electron/ folder (where package.json "main" points from).
+  return process.env.EMDAD_RENDERER_DIST ?? path.resolve(app.getAppPath(), '..', 'renderer', 'dist');
+}
+
 function appEntryUrl(): string {
   const devUrl = process.env.EMDAD_RENDERER_URL?.trim();
-  if (devUrl) return new URL(devUrl).href;
-  // app.getAppPath() is the electron/ folder (where package.json "main" points from).
-  const dist = process.env.EMDAD_RENDERER_DIST ?? path.resolve(app.getAppPath(), '..', 'renderer', 'dist');
-  return pathToFileURL(path.join(dist, 'index.html')).href;
+  return devUrl ? new URL(devUrl).href : APP_ENTRY_URL;
+}
+
+/** Serves renderer/dist on app://emdad with the CSP on every response (see app-protocol.ts). */
+function serveRenderer(): void {
+  const dist = rendererDist();
+  protocol.handle(APP_SCHEME, async (request) => {
+    const file = resolveAppFile(dist, request.url);
+    if (!file) return new Response('Not found', { status: 404 });
+    try {
+      if (!(await stat(file)).isFile()) return new Response('Not found', { status: 404 });
+      return new Response(await readFile(file), { status: 200, headers: appResponseHeaders(file, contentSecurityPolicy) });
+    } catch {
+      return new Response('Not found', { status: 404 });
+    }
+  });
 }
 
 function hardenSession(): void {
@@ -71,6 +91,8 @@ function sendEventToWindows(event: DeviceEvent): void {
 
 // Every renderer, including any created later, is sandboxed.
 app.enableSandbox();
+// Must happen before 'ready': app:// gets a secure, standard origin (storage, fetch, modules).
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: APP_SCHEME_PRIVILEGES }]);
 
 app.on('web-contents-created', (_event, contents) => {
   contents.on('will-attach-webview', (event) => event.preventDefault());
@@ -98,6 +120,7 @@ if (!app.requestSingleInstanceLock()) {
   void app.whenReady().then(() => {
     const entryUrl = appEntryUrl();
     hardenSession();
+    serveRenderer();
     const service = createDeviceService();
     for (const devicePath of devicePathsFrom(process.env.EMDAD_DEVICE_PATHS, path.delimiter)) service.addPath(devicePath);
     const backend = createDeviceServiceBackend(service);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { APP_ENTRY_URL } from './app-protocol.ts';
 import { isAllowedNavigation, isTrustedIpcSender, secureWebPreferences } from './window-policy.ts';
 
 const entry = 'file:///opt/emdad/renderer/dist/index.html';
@@ -25,6 +26,12 @@ describe('navigation policy', () => {
   it('allows hash-route changes within the app document', () => {
     expect(isAllowedNavigation(`${entry}#/cases/new`, entry)).toBe(true);
     expect(isAllowedNavigation('http://localhost:5173/#/login', 'http://localhost:5173/')).toBe(true);
+    expect(isAllowedNavigation(`${APP_ENTRY_URL}#/device`, APP_ENTRY_URL)).toBe(true);
+  });
+
+  it('refuses other documents of the app:// origin', () => {
+    expect(isAllowedNavigation('app://emdad/assets/index.js', APP_ENTRY_URL)).toBe(false);
+    expect(isAllowedNavigation('app://other/index.html', APP_ENTRY_URL)).toBe(false);
   });
 
   it.each([

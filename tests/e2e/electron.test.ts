@@ -62,6 +62,14 @@ describe.skipIf(!binary)('Electron field app', () => {
     expect(globals).toEqual({ require: 'undefined', process: 'undefined', device: ['invoke', 'onEvent'], config: { serverUrl: 'http://127.0.0.1:8799' } });
   });
 
+  it('loads the renderer from app://emdad with the CSP header', async () => {
+    expect(page.url()).toMatch(/^app:\/\/emdad\/index\.html/);
+    const csp = await page.evaluate(async () => (await fetch('app://emdad/index.html')).headers.get('content-security-policy'));
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-eval');
+    expect(csp).toContain('http://127.0.0.1:8799');
+  });
+
   it('answers version and ping over IPC, and refuses bad payloads', async () => {
     const answers = await page.evaluate(async () => {
       const device = (globalThis as unknown as { emdadDevice: { invoke(c: string, p: unknown): Promise<unknown> } }).emdadDevice;
