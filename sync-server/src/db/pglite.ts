@@ -53,6 +53,8 @@ export async function openPglite(dataDir?: string): Promise<Db> {
         events.off(channel, handler);
       };
     },
+    // In-process notifications cannot be lost.
+    onNotificationGap: () => () => undefined,
     async notify(channel, payload) {
       // Delivered after the current call stack, like a NOTIFY delivered after COMMIT.
       queueMicrotask(() => events.emit(channel, payload));

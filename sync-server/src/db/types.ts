@@ -16,6 +16,11 @@ export interface Db extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Subscribes to a notification channel; resolves once listening. Returns the unsubscribe. */
   listen(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Called whenever notifications may have been lost (the listening connection dropped and came
+   * back). Listeners must then assume they missed changes. Returns the unsubscribe.
+   */
+  onNotificationGap(handler: () => void): () => void;
   /** Sends a notification to every listener of the channel (on every instance sharing the database). */
   notify(channel: string, payload: string): Promise<void>;
   close(): Promise<void>;

@@ -28,6 +28,7 @@ export interface StreamSubscriber {
 export class ChangeHub {
   private readonly subscribers = new Set<StreamSubscriber>();
   private unlisten: (() => Promise<void>) | undefined;
+  private stopGapWatch: (() => void) | undefined;
   /** Notices are handled one after another so every subscriber sees stamps in commit order. */
   private chain: Promise<void> = Promise.resolve();
 
@@ -36,6 +37,11 @@ export class ChangeHub {
   async start(): Promise<void> {
     this.unlisten = await this.db.listen(CHANGES_CHANNEL, (payload) => {
       this.chain = this.chain.then(() => this.deliver(payload)).catch((error: unknown) => console.error('change stream delivery failed:', error));
+    });
+    // Changes committed while this instance was not listening were never announced to it: every
+    // subscriber must pull from its checkpoint again.
+    this.stopGapWatch = this.db.onNotificationGap(() => {
+      for (const subscriber of this.subscribers) subscriber.send({ type: 'RESYNC' });
     });
   }
 
@@ -75,6 +81,7 @@ export class ChangeHub {
   async close(): Promise<void> {
     for (const subscriber of [...this.subscribers]) subscriber.close();
     this.subscribers.clear();
+    this.stopGapWatch?.();
     await this.unlisten?.();
     await this.chain;
   }

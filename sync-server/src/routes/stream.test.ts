@@ -131,6 +131,26 @@ describe.each(backends().map((b) => [b.name, b] as const))('live replication str
     expect(await response.json()).toEqual({ error: { code: 'unauthenticated', message: expect.any(String) } });
   });
 
+  it.skipIf(backend.name !== 'postgres')('re-listens after losing its LISTEN connection and tells subscribers to RESYNC', async () => {
+    const stream = await openStream(baseUrl, super1);
+    try {
+      expect(await stream.next()).toEqual({ type: 'RESYNC' });
+      const killed = await server.db.query(
+        `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'`,
+      );
+      expect(killed.length).toBeGreaterThanOrEqual(1);
+      expect(await stream.next()).toEqual({ type: 'RESYNC' });
+      clock.advance(1000);
+      const doc = newCase(branch1);
+      await push(server.app, branch1, [{ newDocumentState: doc, assumedMasterState: null }]);
+      const change = await stream.next();
+      expect(change.type === 'changes' && change.documents.map((d) => d.id)).toEqual([doc.id]);
+    } finally {
+      stream.close();
+    }
+  });
+
   it.skipIf(backend.name !== 'postgres')('fans a change out to a second instance on the same database (LISTEN/NOTIFY)', async () => {
     const second = await createSyncServer({ database, now: clock.now });
     try {
