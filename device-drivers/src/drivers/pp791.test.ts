@@ -12,7 +12,7 @@ function context(signal: AbortSignal = new AbortController().signal) {
 }
 
 /** Short link timers so fault tests finish fast; the protocol defaults (5 s) are tested in the link tests. */
-const FAST: Pp791DriverOptions = { ackTimeoutMs: 150, responseTimeoutMs: 400, eotTimeoutMs: 300 };
+const FAST: Pp791DriverOptions = { ackTimeoutMs: 400, responseTimeoutMs: 1000, eotTimeoutMs: 500 };
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -23,7 +23,7 @@ async function setup(scenarioName: string, faults: SimulatorFault[] = [], option
   const scenario: Pp791Scenario = await loadPp791Scenario(scenarioName);
   const [host, device] = createMemoryPair();
   await device.open();
-  const sim = new Pp791Simulator(scenario, { resendAfterMs: 200, slowExtraMs: 2000 });
+  const sim = new Pp791Simulator(scenario, { resendAfterMs: 400, slowExtraMs: 3000 });
   sim.setFaults(faults);
   sim.attach(device);
   const driver = new Pp791Driver(host, { ...FAST, ...(scenario.line === '7E1-soft' ? { mode: '7E1-soft' } : {}), ...options });

@@ -446,7 +446,11 @@ export class StxLink {
           early ??
           (await this.next(options.responseTimeoutMs ?? this.responseTimeoutMs, signal, (e) => e.type === 'frame' || e.type === 'bad_frame' || (e.type === 'control' && e.control === 'eot')));
         early = null;
-        if (answer === null) throw new StxLinkError('no_response', 'The device acknowledged the command but did not answer.');
+        if (answer === null) {
+          // Tell the device to drop the exchange, so a late answer cannot meet our next command.
+          await this.sendControl('eot').catch(() => undefined);
+          throw new StxLinkError('no_response', 'The device acknowledged the command but did not answer.');
+        }
         if (answer.type === 'control') return { outcome: 'declined' };
         if (answer.type === 'bad_frame') {
           badAnswers += 1;

@@ -98,6 +98,7 @@ export class Pp791Simulator implements DeviceSimulator {
   /** Answer waiting for the host's ACK, with how often it was sent. */
   private pending: { frame: Uint8Array; sends: number } | null = null;
   private busy = false;
+  private answerTimer: ReturnType<typeof setTimeout> | null = null;
   private muted = false;
 
   private readonly onData = (chunk: Uint8Array): void => {
@@ -129,6 +130,7 @@ export class Pp791Simulator implements DeviceSimulator {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.pending = null;
+    this.answerTimer = null;
     this.busy = false;
     this.muted = false;
   }
@@ -160,8 +162,14 @@ export class Pp791Simulator implements DeviceSimulator {
   private onControl(control: 'ack' | 'nak' | 'eot'): void {
     const pending = this.pending;
     if (control === 'eot') {
-      // The host gave up on this exchange.
+      // The host gave up on this exchange: drop the answer, even one still being worked out.
       this.clearPending();
+      if (this.answerTimer !== null) {
+        clearTimeout(this.answerTimer);
+        this.timers.delete(this.answerTimer);
+        this.answerTimer = null;
+      }
+      this.busy = false;
       return;
     }
     if (!pending) return;
@@ -202,7 +210,8 @@ export class Pp791Simulator implements DeviceSimulator {
     const answer = kind === 'admin' ? this.answer(message) : null;
     this.busy = true;
     const delay = this.thinkTimeMs + (this.has('slow') ? this.slowExtraMs : 0);
-    this.later(delay, () => {
+    this.answerTimer = this.later(delay, () => {
+      this.answerTimer = null;
       this.busy = false;
       if (answer === null) {
         this.send(encodeStxControl('eot', this.mode)); // unknown message: decline
@@ -285,11 +294,12 @@ export class Pp791Simulator implements DeviceSimulator {
     });
   }
 
-  private later(ms: number, fn: () => void): void {
+  private later(ms: number, fn: () => void): ReturnType<typeof setTimeout> {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       if (this.transport) fn();
     }, ms);
     this.timers.add(timer);
+    return timer;
   }
 }
