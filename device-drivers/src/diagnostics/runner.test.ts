@@ -1,6 +1,6 @@
 import type { DiagnosticStepResult } from '@emdad/domain';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DriverError } from '../drivers/driver.ts';
+import { DriverError, type DriverCheckResult, type DriverContext } from '../drivers/driver.ts';
 import { TransportError } from '../transport/transport.ts';
 import { FakeDriver, hangUntilAborted, pass } from './fake-driver.test-support.ts';
 import {
@@ -337,5 +337,50 @@ describe('computeVerdict', () => {
     expect(computeVerdict(steps, ABECS_PINPAD_SUITE)).toBe('healthy');
     steps[steps.length - 1] = { ...base, id: 'close', status: 'fail', errorCode: null };
     expect(computeVerdict(steps, ABECS_PINPAD_SUITE)).toBe('degraded');
+  });
+});
+
+describe('runDiagnostics with a driver that takes one command at a time', () => {
+  it('waits for an abandoned command to unwind (bounded) before the next step', async () => {
+    vi.useFakeTimers();
+    let busy = false;
+    /** Like a real link: a command aborted mid-way still needs a moment for its CAN/EOT exchange. */
+    const command = (ctx: DriverContext, forever: boolean): Promise<DriverCheckResult> => {
+      if (busy) return Promise.reject(new Error('one command at a time'));
+      busy = true;
+      return new Promise((resolve, reject) => {
+        const done = () => {
+          busy = false;
+        };
+        if (!forever) {
+          setTimeout(() => {
+            done();
+            resolve(pass());
+          }, 10);
+        }
+        ctx.signal.addEventListener('abort', () =>
+          setTimeout(() => {
+            done();
+            reject(new Error('cancelled'));
+          }, 200),
+        );
+      });
+    };
+    const driver = new FakeDriver({
+      check: {
+        display: (ctx) => command(ctx, false),
+        keypad: (ctx) => command(ctx, true),
+        card_events: (ctx) => command(ctx, false),
+      },
+      // cancel() returns at once, as the real ABECS driver's does: the unwinding happens in the command.
+      cancel: async () => undefined,
+    });
+    const run = runDiagnostics({ driver, suite: ABECS_PINPAD_SUITE, port: 'p' });
+    await vi.advanceTimersByTimeAsync(
+      ABECS_PINPAD_SUITE.steps.find((s) => s.id === 'keypad')!.timeoutMs + 1_000,
+    );
+    const result = await run;
+    expect(result.steps.find((s) => s.id === 'keypad')?.errorCode).toBe('DIAG-TIME-001');
+    expect(result.steps.find((s) => s.id === 'card_events')?.status).toBe('pass');
   });
 });

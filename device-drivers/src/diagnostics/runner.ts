@@ -233,8 +233,15 @@ export async function runDiagnostics(options: RunDiagnosticsOptions): Promise<Di
 
     let timer: ReturnType<typeof setTimeout> | undefined;
     let onRunAbort: (() => void) | undefined;
+    const work = safeCall(() => perform(step, ctx));
+    /**
+     * After a timeout or cancel: tell the driver, then wait (bounded) for the abandoned command to
+     * unwind — its CAN/EOT exchange must be over before the next step talks to the device.
+     */
+    const quiesce = (): Promise<void> =>
+      settleWithin(Promise.allSettled([safeCall(() => driver.cancel()), work]), cleanupMs);
     const race = await Promise.race<Race<PerformResult>>([
-      safeCall(() => perform(step, ctx)).then(
+      work.then(
         (value): Race<PerformResult> => ({ kind: 'done', value }),
         (error: unknown): Race<PerformResult> => ({ kind: 'error', error }),
       ),
@@ -281,10 +288,7 @@ export async function runDiagnostics(options: RunDiagnosticsOptions): Promise<Di
       }
       case 'timeout': {
         stepAbort.abort(new DOMException(`Step ${step.id} timed out`, 'TimeoutError'));
-        await settleWithin(
-          safeCall(() => driver.cancel()),
-          cleanupMs,
-        );
+        await quiesce();
         status = 'fail';
         errorCode = 'DIAG-TIME-001';
         message = `The step did not finish within ${Math.round(step.timeoutMs / 1000)} s.`;
@@ -301,10 +305,7 @@ export async function runDiagnostics(options: RunDiagnosticsOptions): Promise<Di
           mergeFrames(frames, linkFailure.frames);
           linkLost = true;
         } else {
-          await settleWithin(
-            safeCall(() => driver.cancel()),
-            cleanupMs,
-          );
+          await quiesce();
           status = 'skipped';
           message = CANCELLED_MESSAGE;
           cancelled = true;

@@ -33,9 +33,16 @@ export interface DiagnosticSuite {
   steps: readonly SuiteStep[];
 }
 
-const HANDSHAKE_MS = 10_000;
-const COMMAND_MS = 15_000;
-const INTERACTIVE_MS = 90_000;
+/*
+ * Step bounds sit above the drivers' own protocol timeouts (e.g. ABECS: ACK within 2 s, 3 tries,
+ * then up to 10 s for the answer), so a silent device is reported by the driver with the precise
+ * code (no ACK, checksum errors) and the runner's timer only catches what hangs beyond that.
+ * Interactive steps include the technician's time: the ABECS keypad test allows 30 s per key.
+ */
+const HANDSHAKE_MS = 20_000;
+const COMMAND_MS = 30_000;
+const INTERACTIVE_MS = 120_000;
+const CARD_EVENTS_MS = 180_000;
 
 const openStep: SuiteStep = {
   id: 'open',
@@ -87,6 +94,7 @@ export const ABECS_PINPAD_SUITE: DiagnosticSuite = {
     check('keypad', 'Keypad test', 'آزمون صفحه‌کلید', { interactive: true }),
     check('card_events', 'Card reader test (swipe, chip, tap)', 'آزمون کارت‌خوان (کشیدن، تراشه، بی‌تماس)', {
       interactive: true,
+      timeoutMs: CARD_EVENTS_MS,
     }),
     check('key_slots', 'Security keys loaded', 'کلیدهای امنیتی بارگذاری‌شده'),
     closeStep,
@@ -111,6 +119,7 @@ export const PP791_TERMINAL_SUITE: DiagnosticSuite = {
     check('keypad', 'Keypad test', 'آزمون صفحه‌کلید', { interactive: true }),
     check('card_events', 'Card reader test (swipe, chip, tap)', 'آزمون کارت‌خوان (کشیدن، تراشه، بی‌تماس)', {
       interactive: true,
+      timeoutMs: CARD_EVENTS_MS,
     }),
     closeStep,
   ],

@@ -118,7 +118,12 @@ export interface DeviceServiceOptions {
   /** Creates (does not open) a serial transport. */
   createSerialTransport: (path: string, line: SerialLineSettings) => Transport;
   /** HID card readers, if supported on this machine. */
-  hid?: { createTransport: (path: string) => Transport; createDriver: DriverFactory; family?: DeviceFamily };
+  hid?: {
+    /** `info` is what discovery reported for the path (vendor/product id pick the reader variant). */
+    createTransport: (path: string, info: TransportInfo | null) => Transport;
+    createDriver: DriverFactory;
+    family?: DeviceFamily;
+  };
   /** OS device listing (serial ports with USB ids, HID devices). */
   discover?: () => Promise<TransportInfo[]>;
   /** Bounds for auto-detect (defaults DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_DETECT_TIMEOUT_MS). */
@@ -159,6 +164,8 @@ export class DeviceService {
   private readonly ports = new Map<string, string>();
   private readonly runs = new Map<string, Run>();
   private readonly listeners = new Set<(event: DeviceServiceEvent) => void>();
+  /** What the last listing said about each path (kind, USB ids), for connect. */
+  private readonly known = new Map<string, TransportInfo>();
 
   constructor(options: DeviceServiceOptions) {
     this.options = options;
@@ -212,6 +219,7 @@ export class DeviceService {
     for (const d of discovered) {
       if (d.kind === 'memory' || seen.has(d.path)) continue;
       seen.add(d.path);
+      this.known.set(d.path, d);
       out.push({
         path: d.path,
         kind: d.kind,
@@ -309,7 +317,14 @@ export class DeviceService {
     variant: string | null;
     detection: AutoDetectAttempt[];
   }> {
-    const protocol = options.protocol ?? 'auto';
+    const known = this.known.get(path) ?? null;
+    // A path discovery reported as a HID device can only be a HID reader: "auto" means HID there.
+    const protocol =
+      options.protocol === undefined || options.protocol === 'auto'
+        ? known?.kind === 'hid'
+          ? 'hid'
+          : 'auto'
+        : options.protocol;
     if (protocol === 'hid') {
       const hid = this.options.hid;
       if (!hid)
@@ -317,7 +332,7 @@ export class DeviceService {
           'protocol_not_recognised',
           'USB HID readers are not supported on this machine',
         );
-      const transport = hid.createTransport(path);
+      const transport = hid.createTransport(path, known);
       await transport.open();
       const driver = hid.createDriver(transport);
       if (options.probe !== false) await this.requireProbe(driver, transport);
