@@ -6,6 +6,8 @@ import { HidReaderSimulator, loadHidReaderScenario } from '../simulators/hid-rea
 import type { SimulatorFault } from '../simulators/simulator.ts';
 import { HidTransport, type HidDeviceHandle } from '../transport/hid-transport.ts';
 import { decodeSwipeReport, encodeSwipeReport } from '../framing/magtek-swipe.ts';
+import { runDiagnostics } from '../diagnostics/runner.ts';
+import { HID_CARD_READER_SUITE } from '../diagnostics/suites.ts';
 
 const T2 = ';4111111111111111=29121010000000000000?';
 
@@ -191,6 +193,27 @@ describe('HID card reader driver against the simulated reader', () => {
     expect(device.reports.every((r) => r.length === 64 && r[0] === 0x01)).toBe(true);
     await driver.close(context().ctx);
     await inner.close();
+  });
+
+  it('the HID suite through the runner: the prompt reaches the technician, the swipe passes, tap is not supported', async () => {
+    const { sim, driver } = await reader('magtek-healthy');
+    const prompts: string[] = [];
+    const result = await runDiagnostics({
+      driver,
+      suite: HID_CARD_READER_SUITE,
+      port: sim.info.path,
+      onProgress: (event) => {
+        if (event.type === 'prompt') {
+          prompts.push(event.message.fa);
+          sim.swipe();
+        }
+      },
+    });
+    expect(prompts).toHaveLength(1);
+    expect(result.identity).toMatchObject({ serialNumber: 'B41C2D0', firmwareVersion: 'D01' });
+    expect(result.steps.find((s) => s.id === 'swipe')).toMatchObject({ status: 'pass' });
+    expect(result.steps.find((s) => s.id === 'contactless')?.status).toBe('not_supported');
+    expect(JSON.stringify(result)).not.toContain('4111111111111111');
   });
 
   it('verdict rules: track 2 is what payments need', () => {
