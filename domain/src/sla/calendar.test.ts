@@ -319,6 +319,30 @@ describe('business calendar: properties', () => {
   });
 });
 
+describe('business calendar: around year ends', () => {
+  // Instants within ten days of Esfand 29/30 → Farvardin 1 and of 31 December → 1 January.
+  const yearEnds = ['2025-03-20', '2025-12-31', '2026-03-20', '2026-12-31', '2027-03-20', '2027-12-31'].map(
+    (d) => Date.parse(`${d}T20:30:00Z`) / 1000,
+  );
+  const nearYearEnd = fc
+    .tuple(fc.constantFrom(...yearEnds), fc.integer({ min: -10 * 86400, max: 10 * 86400 }))
+    .map(([end, offset]) => end + offset);
+
+  it('agrees with the oracle and round-trips across every year end', () => {
+    fc.assert(
+      fc.property(nearYearEnd, fc.integer({ min: 0, max: 20 * 86400 }), shortSeconds, (a, span, s) => {
+        expect(businessSecondsInRange(cal, a, a + span)).toBe(
+          oracleBetween(REFERENCE_CALENDAR_DEFINITION, HOLIDAYS, a, a + span),
+        );
+        const due = addBusinessSecondsAt(cal, a, s);
+        expect(businessSecondsInRange(cal, a, due)).toBe(s);
+        if (s > 0) expect(isBusinessTime(cal, (due - 1) * 1000)).toBe(true);
+      }),
+      { numRuns: 600 },
+    );
+  });
+});
+
 describe('business calendar: speed', () => {
   it('computes 100,000 due times (a generous bound, not a benchmark)', () => {
     const started = Date.now();

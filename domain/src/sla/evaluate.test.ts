@@ -336,6 +336,20 @@ describe('device event time skew', () => {
       reason: 'skew_corrected',
     });
   });
+  it('clamps a slightly-ahead device clock to the server’s now without flagging it', () => {
+    const r = acceptDeviceEventTime({
+      eventAt: serverNow + 60_000,
+      deviceNow: serverNow + 60_000,
+      serverNow,
+      boundMs: 300_000,
+    });
+    expect(r).toEqual({
+      at: new Date(serverNow).toISOString(),
+      skewMs: 60_000,
+      flagged: false,
+      reason: 'within_bound',
+    });
+  });
   it('never records an event in the server’s future, nor before its case', () => {
     expect(acceptDeviceEventTime({ eventAt: serverNow + 3_600_000, serverNow })).toMatchObject({
       at: new Date(serverNow).toISOString(),

@@ -113,6 +113,26 @@ describe('holiday table 1404–1406', () => {
     }
   });
 
+  it('moves the other holidays of a month whose start a published date reveals', () => {
+    // Iran's Safar 1447 had 30 days (Imam Reza on 2 Shahrivar 1404), so Rabi al-Awwal began a
+    // day after Umm al-Qura's, and its holidays move with it.
+    const byId = new Map(table.map((h) => [h.id, h]));
+    expect(byId.get('imam-askari@1447')).toMatchObject({
+      jalali: '1404-06-10',
+      source: 'aligned_to_published_month',
+    });
+    expect(byId.get('prophet-birth@1447')).toMatchObject({
+      jalali: '1404-06-19',
+      source: 'aligned_to_published_month',
+    });
+    expect(byId.get('imam-sadiq@1447')).toMatchObject({
+      gregorian: '2026-04-14',
+      source: 'aligned_to_published_month',
+    });
+    // Months with no published evidence stay as computed.
+    expect(byId.get('mabath@1448')?.source).toBe('computed_islamic_umalqura');
+  });
+
   it('lets an admin move a provisional lunar holiday, never a solar one', () => {
     const moved = moveHoliday(table, 'mabath@1448', '2027-01-06');
     expect(moved.ok).toBe(true);

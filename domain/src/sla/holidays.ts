@@ -9,12 +9,14 @@
  *   one day early — and mark them `provisional: true`, so an admin confirms or moves each one.
  *   Where a date from the officially published calendar (Council for Public Culture) was at hand,
  *   it replaces the computed one, with `source: 'published_official_calendar'`; still provisional
- *   because a sighting can move even a published date.
+ *   because a sighting can move even a published date. Other holidays of a month whose start is
+ *   known that way move with it (`source: 'aligned_to_published_month'`).
  */
 import { dayNumberOfIsoDate, isoDateOfDayNumber } from './calendar.ts';
 import { dayOfJalali, formatJalali, hijriOfDay, jalaliOfDay, type HijriCalendarName } from './jalali.ts';
 
 export type HolidaySource =
+  | 'aligned_to_published_month'
   | 'fixed_solar'
   | 'computed_islamic_umalqura'
   | 'computed_islamic_civil'
@@ -201,37 +203,57 @@ export function generateHolidayTable(
       });
     }
   }
-  // Lunar: walk every day of the range (a few days wider, so a published date that moves a
-  // holiday across a year boundary is still found), then keep those that land inside it.
+  // Lunar: walk every day of the range (a few days wider, so a date moved by a published month
+  // start can still cross a year boundary), noting each holiday's computed day.
   const first = dayOfJalali({ year: fromYear, month: 1, day: 1 });
   const last = dayOfJalali({ year: toYear + 1, month: 1, day: 1 }) - 1;
-  for (let day = first - 3; day <= last + 3; day++) {
+  const computed: { id: string; def: LunarHoliday; year: number; hijriDay: number; day: number }[] = [];
+  for (let day = first - 5; day <= last + 5; day++) {
     const hijri = hijriOfDay(day, hijriCalendar);
     for (const h of LUNAR_HOLIDAYS) {
       if (hijri.month !== h.month) continue;
       const matches =
         h.day === 'last' ? hijriOfDay(day + 1, hijriCalendar).month !== h.month : hijri.day === h.day;
-      if (!matches) continue;
-      const id = `${h.key}@${hijri.year}`;
-      const publishedDate = published[id];
-      const finalDay = publishedDate ? dayNumberOfIsoDate(publishedDate) : day;
-      if (finalDay < first || finalDay > last) continue;
-      entries.push({
-        id,
-        key: h.key,
-        jalali: formatJalali(jalaliOfDay(finalDay)),
-        gregorian: isoDateOfDayNumber(finalDay),
-        hijri: `${pad(hijri.year, 4)}-${pad(h.month)}-${pad(h.day === 'last' ? hijri.day : h.day)}`,
-        name: h.name,
-        kind: 'lunar',
-        provisional: true,
-        source: publishedDate
-          ? 'published_official_calendar'
+      if (matches)
+        computed.push({ id: `${h.key}@${hijri.year}`, def: h, year: hijri.year, hijriDay: hijri.day, day });
+    }
+  }
+  // A published date tells how far Iran's month start is from the computed one; other holidays
+  // of that month move by as much. A published last-of-month date fixes the next month's start.
+  const monthShift = new Map<string, number>();
+  for (const c of computed) {
+    const date = published[c.id];
+    if (!date) continue;
+    const shift = dayNumberOfIsoDate(date) - c.day;
+    if (Math.abs(shift) > 2)
+      throw new RangeError(`published date of ${c.id} is ${shift} days from the computed one`);
+    const month = c.def.day === 'last' ? c.def.month + 1 : c.def.month;
+    const key = month > 12 ? `${c.year + 1}-1` : `${c.year}-${month}`;
+    if (!monthShift.has(key) || c.def.day !== 'last') monthShift.set(key, shift);
+  }
+  for (const c of computed) {
+    const publishedDate = published[c.id];
+    const month = c.def.day === 'last' ? c.def.month + 1 : c.def.month;
+    const shift = monthShift.get(month > 12 ? `${c.year + 1}-1` : `${c.year}-${month}`);
+    const finalDay = publishedDate ? dayNumberOfIsoDate(publishedDate) : c.day + (shift ?? 0);
+    if (finalDay < first || finalDay > last) continue;
+    entries.push({
+      id: c.id,
+      key: c.def.key,
+      jalali: formatJalali(jalaliOfDay(finalDay)),
+      gregorian: isoDateOfDayNumber(finalDay),
+      hijri: `${pad(c.year, 4)}-${pad(c.def.month)}-${pad(c.def.day === 'last' ? c.hijriDay : c.def.day)}`,
+      name: c.def.name,
+      kind: 'lunar',
+      provisional: true,
+      source: publishedDate
+        ? 'published_official_calendar'
+        : shift !== undefined
+          ? 'aligned_to_published_month'
           : hijriCalendar === 'islamic-umalqura'
             ? 'computed_islamic_umalqura'
             : 'computed_islamic_civil',
-      });
-    }
+    });
   }
   return entries.sort((a, b) => a.gregorian.localeCompare(b.gregorian) || a.id.localeCompare(b.id));
 }

@@ -42,7 +42,8 @@ export function acceptDeviceEventTime(options: {
     flagged = true;
     reason = 'skew_corrected';
   }
-  if (at > serverNow + (skewMs === null ? bound : 0)) {
+  // Within the bound a device may run a little ahead: clamp to the server's now without a flag.
+  if (at > serverNow + bound) {
     at = serverNow;
     flagged = true;
     reason = 'future_clamped';
