@@ -188,6 +188,15 @@ describe('PP791 driver against the simulator (memory link)', () => {
     expect((error as DriverError).message).toMatch(/cancelled/);
   });
 
+  it('can be closed and opened again', async () => {
+    const { driver } = await setup('healthy');
+    const { ctx } = context();
+    await driver.open(ctx);
+    await driver.close(ctx);
+    await driver.open(ctx);
+    expect((await driver.identify(ctx)).serialNumber).toBe('791A23004512');
+  });
+
   it('parses the 1C hardware list', () => {
     expect(parseHardware('1C\x1cICC\x1cMSR')).toEqual(['ICC', 'MSR']);
     expect(parseHardware('1C0')).toEqual([]);

@@ -65,7 +65,9 @@ export class Pp791Driver implements DeviceDriver {
   readonly family = 'pp791_terminal' as const;
   readonly protocol = 'stx' as const;
   readonly checks: readonly string[] = PP791_CHECKS;
-  private readonly link: StxLink;
+  private link: StxLink;
+  private linkDisposed = false;
+  private readonly linkOptions: StxLinkOptions;
   private readonly lineSettings: SerialLineSettings | undefined;
   private readonly masterKeyIds: readonly string[];
   private cancelController = new AbortController();
@@ -76,7 +78,15 @@ export class Pp791Driver implements DeviceDriver {
   ) {
     this.lineSettings = options.lineSettings ?? settingsOf(transport);
     this.masterKeyIds = options.masterKeyIds ?? PP791_PIN_MASTER_KEY_IDS;
-    this.link = new StxLink(transport, { ...options, mode: options.mode ?? lineModeFor(this.lineSettings) });
+    this.linkOptions = { ...options, mode: options.mode ?? lineModeFor(this.lineSettings) };
+    this.link = new StxLink(transport, this.linkOptions);
+  }
+
+  /** A closed driver can be opened again (the device service reconnects with the same driver). */
+  private ensureLink(): void {
+    if (!this.linkDisposed) return;
+    this.link = new StxLink(this.transport, this.linkOptions);
+    this.linkDisposed = false;
   }
 
   async probe(ctx: DriverContext, timeoutMs: number): Promise<boolean> {
@@ -88,6 +98,7 @@ export class Pp791Driver implements DeviceDriver {
     ctx.signal.addEventListener('abort', onOuter, { once: true });
     const timer = setTimeout(() => controller.abort(new Error('probe time is up')), Math.max(1, timeoutMs));
     try {
+      this.ensureLink();
       if (!this.transport.isOpen) await this.transport.open();
       const budget = Math.max(1, timeoutMs - (Date.now() - started));
       const answer = await this.link.exchange('admin', ascii('06'), {
@@ -108,6 +119,7 @@ export class Pp791Driver implements DeviceDriver {
 
   async open(ctx: DriverContext): Promise<void> {
     this.cancelController = new AbortController();
+    this.ensureLink();
     if (!this.transport.isOpen) await this.transport.open();
     // Handshake: the serial-number request proves the link works in both directions.
     await this.request('06', ctx);
@@ -155,6 +167,7 @@ export class Pp791Driver implements DeviceDriver {
 
   async close(_ctx: DriverContext): Promise<void> {
     this.link.dispose();
+    this.linkDisposed = true;
     if (this.transport.isOpen) await this.transport.close();
   }
 
