@@ -1,13 +1,20 @@
 /**
- * The real Electron app, driven by Playwright's `_electron` (playwright-core). Runs only where an
- * Electron binary exists: the npm package installs without it on these machines, and asking for
- * it (require('electron') from Node) would start a download, so this file only reads path.txt.
+ * The field app's two shells, end to end:
+ * - the real Electron app, driven by Playwright's `_electron` (playwright-core). Runs only where an
+ *   Electron binary exists: the npm package installs without it on these machines, and asking for
+ *   it (require('electron') from Node) would start a download, so this file only reads path.txt;
+ * - `npm start` in browser mode (as on a machine without the binary): its one printed URL opened in
+ *   real Chromium reaches the device service through the authenticated local agent; Ctrl-C (SIGTERM)
+ *   stops every child and exits 0.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { _electron, type ElectronApplication, type Page } from 'playwright-core';
+import { _electron, chromium, type ElectronApplication, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEVICE_API_VERSION } from '@emdad/domain';
 
@@ -96,5 +103,85 @@ describe.skipIf(!binary)('Electron field app', () => {
     await page.waitForTimeout(500); // give a navigation the chance to (wrongly) happen
     expect(page.url()).toBe(before);
     expect(app.windows()).toHaveLength(1);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+describe.skipIf(!existsSync('/usr/bin/chromium'))('npm start in browser mode', () => {
+  let start: ChildProcess;
+  const output: string[] = [];
+  let port = 0;
+  let simLink = '';
+
+  beforeAll(async () => {
+    port = await freePort();
+    const home = mkdtempSync(path.join(tmpdir(), 'emdad-start-e2e-'));
+    simLink = path.join(home, 'ttyPINPAD');
+    start = spawn(process.execPath, ['scripts/start.mjs'], {
+      cwd: root,
+      env: { ...process.env, PORT: String(port), XDG_DATA_HOME: home, EMDAD_SIM_LINK: simLink, EMDAD_NO_ELECTRON: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    createInterface({ input: start.stderr! }).on('line', (line) => output.push(line));
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: start.stdout! }).on('line', (line) => {
+        output.push(line);
+        if (line.startsWith('Electron is not installed here')) resolve();
+      });
+      start.once('exit', (code) => reject(new Error(`npm start exited (${code}):\n${output.join('\n')}`)));
+    });
+  });
+
+  afterAll(async () => {
+    if (start && start.exitCode === null) {
+      const exited = new Promise((resolve) => start.once('exit', resolve));
+      start.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  it('prints one browser URL whose page reaches the device service, then stops cleanly', async () => {
+    const line = output.find((l) => l.startsWith('Electron is not installed here'))!;
+    expect(line).toMatch(/^Electron is not installed here \(no binary\), open http:\/\/127\.0\.0\.1:\d+\/#\/\?agent=.+&agentToken=.+ in a browser$/);
+    expect(output.filter((l) => l.startsWith('Electron is not installed here'))).toHaveLength(1);
+    expect(output.some((l) => l.includes(`PinPad simulator ABECS on ${simLink}`) || l.includes('socat is not installed'))).toBe(true);
+    const url = /open (\S+) in a browser/.exec(line)![1]!;
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(url);
+      // The token leaves the address bar at once (kept in this tab's sessionStorage only).
+      await page.waitForFunction(() => !location.href.includes('agentToken'));
+      await page.getByTestId('login-username').fill('tech1');
+      await page.getByTestId('login-password').fill('Emdad-tech1-1404');
+      await page.getByTestId('login-submit').click();
+      await page.locator('[data-testid="device-status"][data-connected="true"]').waitFor({ timeout: 30_000 });
+      await page.locator('[data-testid="device-panel"] button').click();
+      await page.getByTestId('device-roundtrip').waitFor();
+    } finally {
+      await browser.close();
+    }
+
+    const exited = new Promise<number | null>((resolve) => start.once('exit', (code) => resolve(code)));
+    start.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+    expect(existsSync(simLink)).toBe(false);
   });
 });
