@@ -309,12 +309,12 @@ export class AbecsLink {
   }
 
   /**
-   * 2.2.2.3: CAN, then EOT within 2 s; up to 3 tries; other bytes meanwhile are ignored. Resolves
+   * 2.2.2.3: CAN, then EOT within 2 s; up to 3 tries (`tries`); other bytes meanwhile are ignored. Resolves
    * true when the PinPad confirmed. Also the way to start a session on a PinPad in an unknown state.
    */
-  async cancel(): Promise<boolean> {
+  async cancel(tries = this.timings.maxTries): Promise<boolean> {
     this.attach();
-    for (let attempt = 1; attempt <= this.timings.maxTries; attempt++) {
+    for (let attempt = 1; attempt <= tries; attempt++) {
       this.queue = [];
       await this.write(Uint8Array.of(ABECS.CAN));
       const deadline = Date.now() + this.timings.eotTimeoutMs;

@@ -218,8 +218,9 @@ export class AbecsPinpadDriver implements DeviceDriver {
   async open(ctx: DriverContext): Promise<void> {
     this.link.setLogger((e) => ctx.log(e));
     this.link.attach();
-    // Spec 2.2.2.3: always begin with CAN so a blocking command left running is aborted.
-    await this.link.cancel();
+    // Spec 2.2.2.3: always begin with CAN so a blocking command left running is aborted. One try:
+    // an idle PinPad answers EOT at once, and a dead one is found by OPN's own ACK timeout.
+    await this.link.cancel(1);
     const response = await this.send(ctx, buildCommand('OPN'));
     if (response.id === 'ERR' || response.status !== ST.OK) throw this.statusError('DIAG-HW-001', response, 'to open a session (OPN)');
   }

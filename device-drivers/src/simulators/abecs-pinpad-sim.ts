@@ -416,7 +416,9 @@ export class AbecsPinpadSimulator implements DeviceSimulator {
     }
     const timeoutMs = (timeout && timeout.length > 0 ? (timeout[timeout.length - 1] as number) : 60) * 1000;
     const card = this.scenario.card;
-    for (const note of card.notifications) {
+    // Notifications are the PinPad asking for a card: only when a card event is awaited.
+    const wantsCard = options[1] === '1' || options[2] !== '0' || options[3] === '1';
+    for (const note of wantsCard ? card.notifications : []) {
       this.respond(generation, buildResponse('NTM', ST.OK, [latin1(note.slice(0, 32))]));
     }
     const event = (code: string, extra: AbecsParam[] = []) =>
