@@ -134,13 +134,40 @@ describe('SLA evaluation of a case', () => {
       breachedAt: iso('2026-11-21T13:40'),
       longestMinutes: 260,
     });
-    expect(late.actions.some((a) => a.key === 'update:breach:notify_supervisor')).toBe(true);
+    const silenceStart = tehran('2026-11-21T08:40').getTime() / 1000;
+    expect(
+      late.actions.find((a) => a.key === `update:breach:notify_supervisor:${silenceStart}`),
+    ).toMatchObject({
+      dueSince: iso('2026-11-21T13:40'),
+    });
     // A later update ends the silence, but the breach stays on record.
     const after = evaluate(
       [...events, { type: 'customer_update', at: tehran('2026-11-21T14:00') }],
       '2026-11-21T14:30',
     );
     expect(after.update).toMatchObject({ state: 'breached', elapsedMinutes: 30, longestMinutes: 260 });
+  });
+
+  it('escalates every silence that goes past the target, once each', () => {
+    const events: SlaEvent[] = [
+      { type: 'customer_update', at: tehran('2026-11-21T08:10') },
+      { type: 'customer_update', at: tehran('2026-11-21T14:00') }, // a 4 h 50 min silence
+    ];
+    const first = evaluate(events, '2026-11-22T08:00');
+    const firstKeys = first.actions
+      .filter((a) => a.target === 'update' && a.level === 'breach')
+      .map((a) => a.key);
+    expect(firstKeys).toHaveLength(1);
+    // Already applied: nothing new until the next silence breaches, which escalates again.
+    const applied = first.actions.map((a) => a.key);
+    expect(
+      evaluate(events, '2026-11-22T08:00', {}, applied).actions.filter((a) => a.target === 'update'),
+    ).toEqual([]);
+    const again = evaluate(events, '2026-11-22T12:00', {}, applied);
+    const newBreach = again.actions.filter((a) => a.target === 'update' && a.level === 'breach');
+    expect(newBreach).toHaveLength(1);
+    expect(newBreach[0]!.key).not.toBe(firstKeys[0]);
+    expect(again.update.breachedAt).toBe(first.update.breachedAt); // the first breach stays on record
   });
 
   it('stops at resolution, and a reopened case resumes where it stopped', () => {

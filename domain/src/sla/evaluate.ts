@@ -403,6 +403,8 @@ export function evaluateCaseSla(input: SlaCaseInput, options: EvaluateOptions): 
   const updWarning = Math.max(1, Math.min(updTarget, Math.round(updTarget * share)));
   let update: SlaTargetEvaluation;
   let lastContact: number | null = null;
+  /** The latest silence that went past the target: each such silence escalates once. */
+  let lastBreach: { from: number; at: number } | null = null;
   if (facts.firstResponseAt === null) {
     update = {
       kind: 'update',
@@ -426,8 +428,10 @@ export function evaluateCaseSla(input: SlaCaseInput, options: EvaluateOptions): 
     for (const [from, to] of gaps) {
       const silence = businessSecondsInRange(cal, from, to, pausesAndStops);
       longest = Math.max(longest, silence);
-      if (silence > updTarget && firstBreach === null)
-        firstBreach = addBusinessSecondsAt(cal, from, updTarget, pausesAndStops);
+      if (silence > updTarget) {
+        lastBreach = { from, at: addBusinessSecondsAt(cal, from, updTarget, pausesAndStops) };
+        firstBreach ??= lastBreach.at;
+      }
     }
     const current = stoppedNow ? 0 : businessSecondsInRange(cal, lastContact, now, pausesAndStops);
     const state: SlaTargetState =
@@ -470,11 +474,23 @@ export function evaluateCaseSla(input: SlaCaseInput, options: EvaluateOptions): 
   let tier = input.tier;
   for (const rule of options.escalation ?? DEFAULT_ESCALATION_POLICY) {
     const t = targets[rule.target];
-    const crossedAt = rule.level === 'breach' ? t.breachedAt : warningCrossing(t, iso(now));
+    // Silences recur: warn about each new silence (keyed by its start), and escalate each one
+    // that goes past the target (the latest such silence).
+    const silence = rule.target === 'update';
+    const crossedAt =
+      rule.level === 'breach'
+        ? silence && lastBreach
+          ? iso(lastBreach.at)
+          : t.breachedAt
+        : warningCrossing(t, iso(now));
     if (!crossedAt) continue;
-    // A silence warning recurs with every new silence: key it by the silence's start.
-    const episode =
-      rule.target === 'update' && rule.level === 'warning' && lastContact !== null ? `:${lastContact}` : '';
+    const episode = !silence
+      ? ''
+      : rule.level === 'breach'
+        ? `:${lastBreach?.from ?? ''}`
+        : lastContact !== null
+          ? `:${lastContact}`
+          : '';
     for (const type of rule.actions) {
       const key = `${rule.target}:${rule.level}:${type}${episode}`;
       if (applied.has(key)) continue;
