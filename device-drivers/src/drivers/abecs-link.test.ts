@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import fc from 'fast-check';
 import { createMemoryPair, type MemoryTransport } from '../transport/memory-transport.ts';
 import { ABECS, AbecsDecoder, encodeAbecsText, fromLatin1 } from '../framing/abecs.ts';
 import { AbecsLink } from './abecs-link.ts';
-import type { FrameLogEntry } from './driver.ts';
+import { DriverError, type FrameLogEntry } from './driver.ts';
 
 /** A scripted far end: records what the host sent and lets the test answer byte by byte. */
 async function setup() {
@@ -145,5 +146,39 @@ describe('AbecsLink (spec 2.2.2) over the memory pair, fake timers', () => {
     await advance(1);
     expect(await result).toMatchObject({ code: 'DIAG-LINK-003' });
     expect(log.at(-1)).toMatchObject({ direction: 'rx', hex: '1647495830' });
+  });
+});
+
+describe('AbecsLink robustness (fast-check)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('any bytes from the device after ACK end the command within its bounds, with data or a link error', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 5 }), async (chunks) => {
+        const { link, say } = await setup();
+        let outcome: unknown = 'pending';
+        const result = link.command('GIX').then(
+          (data) => (outcome = data),
+          (e: unknown) => (outcome = e),
+        );
+        await advance(1);
+        await say(ABECS.ACK);
+        for (const c of chunks) await say(c);
+        // Bound: 10 s response + 3 × (discard ≤ 5 s) + inter-byte slack.
+        await advance(40_000);
+        await result;
+        expect(outcome).not.toBe('pending');
+        if (!(outcome instanceof Uint8Array)) {
+          expect(outcome).toBeInstanceOf(DriverError);
+          expect(['DIAG-LINK-001', 'DIAG-LINK-002', 'DIAG-LINK-003']).toContain((outcome as DriverError).code);
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });
