@@ -322,6 +322,14 @@ describe('targets table and internal clocks', () => {
       pauses: [{ from: tehran('2026-11-21T09:00'), to: null }],
     });
     expect(e).toMatchObject({ state: 'paused', elapsedMinutes: 60, dueAt: iso('2026-11-21T14:00') });
+    const resumed = evaluateClock({
+      calendar,
+      start: created,
+      now: tehran('2026-11-21T10:00'),
+      targetMinutes: 240,
+      pauses: [{ from: tehran('2026-11-21T09:00'), to: tehran('2026-11-21T10:00') }],
+    });
+    expect(resumed).toMatchObject({ state: 'on_track', elapsedMinutes: 60 });
     const done = evaluateClock({
       calendar,
       start: created,

@@ -257,7 +257,12 @@ export function evaluateClock(options: {
       to: p.to == null ? now : Math.min(now, toEpochSecond(p.to)),
     })),
   );
-  const pausedNow = stop === null && pauses.some((p) => p.from <= now && p.to >= now && p.from < now);
+  // Paused now: a pause that has begun and not ended (open, or ending in the future).
+  const pausedNow =
+    stop === null &&
+    (options.pauses ?? []).some(
+      (p) => toEpochSecond(p.from) <= now && (p.to == null || toEpochSecond(p.to) > now),
+    );
   return targetEvaluation(
     options.calendar,
     start,
