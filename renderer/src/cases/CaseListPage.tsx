@@ -42,7 +42,7 @@ export function CaseListPage() {
               const synced = isCaseSynced(c);
               const merchant = c.merchantId ? merchantNames.get(c.merchantId) : undefined;
               return (
-                <tr key={c.id} data-testid="case-row" data-tracking-code={c.trackingCode}>
+                <tr key={c.id} data-testid="case-row" data-tracking-code={c.trackingCode} data-case-id={c.id}>
                   <td>
                     <code className="code" dir="ltr">
                       {c.trackingCode}

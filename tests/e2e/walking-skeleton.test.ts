@@ -1,0 +1,148 @@
+/**
+ * The walking skeleton, end to end in real Chromium against the real sync server (in-memory
+ * PGlite, demo data, serving the built renderer as the central console):
+ * sign in online → go offline → create a case → its tracking code is shown → reload offline (the
+ * service worker serves the shell) → the case is still there and NOT marked synced → back online
+ * → the server holds it (GET /api/cases/:id as a supervisor) and the row turns synced → a
+ * supervisor's browser, already open, sees the case appear without a reload.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSyncServer, type SyncServer } from '@emdad/sync-server/server';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PASSWORDS = { branch1: 'Emdad-branch1-1404', super1: 'Emdad-super1-1404' } as const;
+
+let server: SyncServer;
+let baseUrl: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  const build = spawnSync('npm', ['run', 'build', '-w', '@emdad/renderer'], { cwd: root, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`building the renderer failed:\n${build.stdout}\n${build.stderr}`);
+  server = await createSyncServer({ database: { kind: 'pglite' }, seed: 'demo', rendererDist: path.join(root, 'renderer', 'dist') });
+  baseUrl = await server.app.listen({ host: '127.0.0.1', port: 0 });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function signIn(page: Page, username: keyof typeof PASSWORDS): Promise<void> {
+  await page.goto(`${baseUrl}/`);
+  await page.getByTestId('login-username').fill(username);
+  await page.getByTestId('login-password').fill(PASSWORDS[username]);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('case-list').waitFor();
+}
+
+async function apiToken(username: keyof typeof PASSWORDS): Promise<string> {
+  const res = await fetch(`${baseUrl}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password: PASSWORDS[username], installId: `e2e-api-${username}-install` }),
+  });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { accessToken: string }).accessToken;
+}
+
+describe('walking skeleton: offline case intake syncs when the network returns', () => {
+  let branch: BrowserContext;
+  let supervisor: BrowserContext;
+
+  afterAll(async () => {
+    await branch?.close();
+    await supervisor?.close();
+  });
+
+  it('creates a case offline, keeps it across an offline reload, syncs it online, and a supervisor sees it live', async () => {
+    // The supervisor's console is open before the case exists.
+    supervisor = await browser.newContext();
+    const superPage = await supervisor.newPage();
+    await signIn(superPage, 'super1');
+    await expect.poll(() => superPage.getByTestId('sync-status').getAttribute('data-online')).toBe('true');
+
+    branch = await browser.newContext();
+    const page = await branch.newPage();
+    await signIn(page, 'branch1');
+    // The offline shell must be installed and in control before the network goes away.
+    const controlled = await page.evaluate(async () => {
+      const inControl = (async () => {
+        await navigator.serviceWorker.ready;
+        if (!navigator.serviceWorker.controller) {
+          await new Promise<void>((resolve) => navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true }));
+        }
+        return true;
+      })();
+      return Promise.race([inControl, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 30_000))]);
+    });
+    expect(controlled, 'the service worker controls the page').toBe(true);
+    // Reference data (templates, merchants) has been cached for offline use.
+    await page.getByTestId('nav-new-case').click();
+    await expect.poll(() => page.getByTestId('case-template').locator('option').count()).toBeGreaterThan(1);
+
+    await branch.setOffline(true);
+    await expect.poll(() => page.getByTestId('sync-status').getAttribute('data-online')).toBe('false');
+
+    // Validation speaks the user's language (Persian by default).
+    await page.getByTestId('case-save').click();
+    await expect.poll(() => page.getByTestId('field-error').count()).toBeGreaterThan(0);
+    expect(await page.getByTestId('field-error').first().innerText()).toMatch(/[\u0600-\u06FF]/);
+
+    await page.getByTestId('case-template').selectOption({ index: 1 });
+    await page.getByTestId('case-merchant').selectOption({ index: 1 });
+    await page.getByTestId('case-equipment').selectOption({ index: 1 });
+    const subject = 'کارتخوان رسید چاپ نمی‌کند';
+    await page.getByTestId('case-subject').fill(subject);
+    await page.getByTestId('case-description').fill('کاغذ گیر می‌کند و دستگاه خطای چاپگر می‌دهد.');
+    await page.getByTestId('case-reporter-name').fill('رضا محمدی');
+    await page.getByTestId('case-reporter-phone').fill('۰۹۱۲ ۳۴۵ ۶۷۸۹');
+    await page.getByTestId('case-save').click();
+
+    const trackingCode = (await page.getByTestId('tracking-code').textContent())!.trim();
+    expect(trackingCode).toMatch(/^[0-9A-Z]{3}-\d{4}-\d{6}-[0-9A-Z]$/);
+
+    // Reload with no network: the service worker serves the app, RxDB still has the case.
+    await page.reload();
+    await page.getByTestId('nav-cases').click();
+    const row = page.locator(`[data-testid="case-row"][data-tracking-code="${trackingCode}"]`);
+    await row.waitFor();
+    expect(await row.getByTestId('sync-badge').getAttribute('data-synced')).toBe('false');
+    expect(await page.getByTestId('pending-count').getAttribute('data-count')).toBe('1');
+
+    // The server has not seen it.
+    const id = (await row.getAttribute('data-case-id'))!;
+    const superToken = await apiToken('super1');
+    const before = await fetch(`${baseUrl}/api/cases/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${superToken}` } });
+    expect(before.status).toBe(404);
+
+    // Back online: it is pushed, acknowledged, and the badge turns synced.
+    await branch.setOffline(false);
+    await row.locator('[data-testid="sync-badge"][data-synced="true"]').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('pending-count').getAttribute('data-count')).toBe('0');
+    expect(await page.getByTestId('sync-status').getAttribute('data-online')).toBe('true');
+
+    // The server holds it, as the supervisor sees through the API.
+    const res = await fetch(`${baseUrl}/api/cases/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${superToken}` } });
+    expect(res.status).toBe(200);
+    const onServer = (await res.json()) as { trackingCode: string; subject: string; reporterPhone: string; acknowledgedUpdatedAt: string | null };
+    expect(onServer).toMatchObject({ trackingCode, subject, reporterPhone: '09123456789' });
+
+    // The supervisor's already-open console shows it without a reload (live stream).
+    const superRow = superPage.locator(`[data-testid="case-row"][data-tracking-code="${trackingCode}"]`);
+    await superRow.waitFor({ timeout: 30_000 });
+    expect(await superRow.getByTestId('sync-badge').getAttribute('data-synced')).toBe('true');
+
+    // For the README: the case list in Persian.
+    await page.setViewportSize({ width: 1280, height: 640 });
+    await page.screenshot({ path: path.join(root, 'docs', 'screenshot.png') });
+  });
+});
