@@ -68,6 +68,12 @@ describe('business calendar: worked examples (Tehran)', () => {
     expect(at(nextBusinessInstant(cal, tehran('2026-11-21T12:45')))).toBe(at(tehran('2026-11-21T13:30')));
   });
 
+  it('filling a window exactly ends at its close, not after the next break', () => {
+    expect(at(addBusinessMinutes(cal, tehran('2026-11-21T08:00'), 270))).toBe(at(tehran('2026-11-21T12:30')));
+    expect(at(addBusinessMinutes(cal, tehran('2026-11-21T08:00'), 420))).toBe(at(tehran('2026-11-21T16:00')));
+    expect(at(addBusinessMinutes(cal, tehran('2026-11-26T08:00'), 300))).toBe(at(tehran('2026-11-26T13:00')));
+  });
+
   it('works Thursday mornings only and skips Friday', () => {
     // Thursday 2026-11-26 12:00 + 2 h: one hour to 13:00, Friday off, Saturday 08:00–09:00.
     expect(at(addBusinessMinutes(cal, tehran('2026-11-26T12:00'), 120))).toBe(at(tehran('2026-11-28T09:00')));
