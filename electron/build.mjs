@@ -7,7 +7,14 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const common = { bundle: true, format: 'cjs', target: 'node22', sourcemap: 'linked', logLevel: 'warning', legalComments: 'none' };
+const common = {
+  bundle: true,
+  format: 'cjs',
+  target: 'node22',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  legalComments: 'none',
+};
 
 await Promise.all([
   build({

@@ -24,7 +24,10 @@ const env = process.env;
 const port = Number(env.PORT ?? 8787);
 const serverUrl = `http://127.0.0.1:${port}`;
 // Same default as sync-server/src/config.ts: $XDG_DATA_HOME/emdad-field or ~/.local/share/emdad-field.
-const appHome = path.join(env.XDG_DATA_HOME?.trim() || path.join(homedir(), '.local', 'share'), 'emdad-field');
+const appHome = path.join(
+  env.XDG_DATA_HOME?.trim() || path.join(homedir(), '.local', 'share'),
+  'emdad-field',
+);
 const dataDir = env.EMDAD_DATA_DIR?.trim() ? path.resolve(env.EMDAD_DATA_DIR) : path.join(appHome, 'pglite');
 const logDir = path.join(appHome, 'logs');
 const simLink = env.EMDAD_SIM_LINK ?? '/tmp/ttyEMDAD0';
@@ -51,7 +54,9 @@ function fail(message, logFile) {
 async function stop(code = 0) {
   if (stopping) return;
   stopping = true;
-  const alive = [...children.values()].filter((child) => child.exitCode === null && child.signalCode === null);
+  const alive = [...children.values()].filter(
+    (child) => child.exitCode === null && child.signalCode === null,
+  );
   const exited = alive.map((child) => new Promise((resolve) => child.once('exit', resolve)));
   for (const child of alive) signal(child, 'SIGTERM');
   const timer = setTimeout(() => {
@@ -108,7 +113,8 @@ function startTs(name, file, args, extraEnv, redact = (line) => line) {
   child.once('exit', (code, sig) => {
     for (const waiter of waiters) waiter.resolve(null);
     waiters.clear();
-    if (!stopping) void fail(`The ${name} stopped unexpectedly (${sig ?? `exit ${code}`}); stopping everything.`, logFile);
+    if (!stopping)
+      void fail(`The ${name} stopped unexpectedly (${sig ?? `exit ${code}`}); stopping everything.`, logFile);
   });
   const firstLine = (test) =>
     new Promise((resolve) => {
@@ -164,7 +170,9 @@ function portIsFree(portNumber) {
   return new Promise((resolve) => {
     const probe = createServer();
     probe.once('error', () => resolve(false));
-    probe.listen({ port: portNumber, host: '127.0.0.1', exclusive: true }, () => probe.close(() => resolve(true)));
+    probe.listen({ port: portNumber, host: '127.0.0.1', exclusive: true }, () =>
+      probe.close(() => resolve(true)),
+    );
   });
 }
 
@@ -180,7 +188,10 @@ async function waitForHealth(child, logFile, timeoutMs = 120_000) {
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
-  await fail(`The sync server did not become healthy at ${serverUrl}/health within ${timeoutMs / 1000} s.`, logFile);
+  await fail(
+    `The sync server did not become healthy at ${serverUrl}/health within ${timeoutMs / 1000} s.`,
+    logFile,
+  );
   return false;
 }
 
@@ -228,7 +239,9 @@ async function main() {
   say(`Emdad Field: starting (data in ${dataDir}, logs in ${logDir})`);
 
   if (!(await portIsFree(port))) {
-    return fail(`Port ${port} is already in use (another Emdad Field or program). Stop it, or choose another port: PORT=8788 npm start`);
+    return fail(
+      `Port ${port} is already in use (another Emdad Field or program). Stop it, or choose another port: PORT=8788 npm start`,
+    );
   }
 
   if (!existsSync(path.join(root, 'renderer', 'index.html'))) {
@@ -288,7 +301,8 @@ async function main() {
   say(`✓ device agent    ${agent.url}  (loopback only, token required)`);
 
   const accounts = demoAccounts();
-  if (accounts.length) say(`Demo sign-ins: ${accounts.map((a) => `${a.username} / ${a.password}`).join(' · ')}`);
+  if (accounts.length)
+    say(`Demo sign-ins: ${accounts.map((a) => `${a.username} / ${a.password}`).join(' · ')}`);
 
   const binary = env.EMDAD_NO_ELECTRON === '1' ? null : electronBinary();
   if (binary) {

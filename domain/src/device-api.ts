@@ -8,7 +8,13 @@
  * that the service's values are assignable to them).
  */
 import { z } from 'zod';
-import type { DeviceFamily, DeviceIdentity, DiagnosticErrorCode, DiagnosticRunResult, DiagnosticStepResult } from './diagnostics.ts';
+import type {
+  DeviceFamily,
+  DeviceIdentity,
+  DiagnosticErrorCode,
+  DiagnosticRunResult,
+  DiagnosticStepResult,
+} from './diagnostics.ts';
 import { ERROR_SENTENCES, type ErrorCode, type Language, type Result } from './errors.ts';
 
 export const DEVICE_API_VERSION = 2;
@@ -67,7 +73,9 @@ export const deviceRequestSchemas = {
     })
     .strict(),
   [DEVICE_CHANNELS.identify]: z.object({ sessionId: serviceIdSchema }).strict(),
-  [DEVICE_CHANNELS.runSuite]: z.object({ sessionId: serviceIdSchema, language: z.enum(['en', 'fa']).optional() }).strict(),
+  [DEVICE_CHANNELS.runSuite]: z
+    .object({ sessionId: serviceIdSchema, language: z.enum(['en', 'fa']).optional() })
+    .strict(),
   [DEVICE_CHANNELS.getRun]: z.object({ runId: serviceIdSchema }).strict(),
   [DEVICE_CHANNELS.cancel]: z.object({ runId: serviceIdSchema }).strict(),
   [DEVICE_CHANNELS.disconnect]: z.object({ sessionId: serviceIdSchema }).strict(),
@@ -229,8 +237,16 @@ export interface DeviceApi {
  * `AgentEventMessage`.
  */
 export type DeviceEvent =
-  | { kind: 'diagnostic_progress'; at: string; data: { runId: string; sessionId: string; event: DiagnosticProgress } }
-  | { kind: 'run_finished'; at: string; data: { runId: string; sessionId: string; result: DiagnosticRunResult } }
+  | {
+      kind: 'diagnostic_progress';
+      at: string;
+      data: { runId: string; sessionId: string; event: DiagnosticProgress };
+    }
+  | {
+      kind: 'run_finished';
+      at: string;
+      data: { runId: string; sessionId: string; result: DiagnosticRunResult };
+    }
   | { kind: 'session_lost'; at: string; data: { sessionId: string; path: string; error: DeviceApiError } }
   | { kind: 'session_closed'; at: string; data: { sessionId: string; path: string } };
 export const DEVICE_EVENT_CHANNEL = 'device:event';

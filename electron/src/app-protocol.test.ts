@@ -8,12 +8,20 @@ describe('app:// protocol', () => {
   it('serves the entry document and assets from the renderer build only', () => {
     expect(resolveAppFile(dist, APP_ENTRY_URL)).toBe(path.join(dist, 'index.html'));
     expect(resolveAppFile(dist, 'app://emdad/')).toBe(path.join(dist, 'index.html'));
-    expect(resolveAppFile(dist, 'app://emdad/assets/index-abc.js?v=1#x')).toBe(path.join(dist, 'assets', 'index-abc.js'));
-    expect(resolveAppFile(dist, 'app://emdad/fonts/vazir%20matn.woff2')).toBe(path.join(dist, 'fonts', 'vazir matn.woff2'));
+    expect(resolveAppFile(dist, 'app://emdad/assets/index-abc.js?v=1#x')).toBe(
+      path.join(dist, 'assets', 'index-abc.js'),
+    );
+    expect(resolveAppFile(dist, 'app://emdad/fonts/vazir%20matn.woff2')).toBe(
+      path.join(dist, 'fonts', 'vazir matn.woff2'),
+    );
   });
 
   it('keeps dot segments inside the build (the URL parser resolves them against the root)', () => {
-    for (const url of ['app://emdad/../../etc/passwd', 'app://emdad/%2e%2e/%2e%2e/etc/passwd', 'app://emdad/assets/../../../x.js']) {
+    for (const url of [
+      'app://emdad/../../etc/passwd',
+      'app://emdad/%2e%2e/%2e%2e/etc/passwd',
+      'app://emdad/assets/../../../x.js',
+    ]) {
       const file = resolveAppFile(dist, url);
       expect(file?.startsWith(dist + path.sep)).toBe(true);
     }

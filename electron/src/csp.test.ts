@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { buildContentSecurityPolicy, parseContentSecurityPolicy, serverOrigins } from './csp.ts';
 
 describe('content security policy', () => {
-  const policy = parseContentSecurityPolicy(buildContentSecurityPolicy({ serverUrl: 'http://127.0.0.1:8787/api/' }));
+  const policy = parseContentSecurityPolicy(
+    buildContentSecurityPolicy({ serverUrl: 'http://127.0.0.1:8787/api/' }),
+  );
 
   it('allows scripts only from the app and never eval or inline', () => {
     expect(policy.get('default-src')).toEqual(["'self'"]);
@@ -13,7 +15,12 @@ describe('content security policy', () => {
   });
 
   it('connects only to itself, the sync server origin (http and ws) and the loopback agent', () => {
-    expect(policy.get('connect-src')).toEqual(["'self'", 'http://127.0.0.1:8787', 'ws://127.0.0.1:8787', 'ws://127.0.0.1:*']);
+    expect(policy.get('connect-src')).toEqual([
+      "'self'",
+      'http://127.0.0.1:8787',
+      'ws://127.0.0.1:8787',
+      'ws://127.0.0.1:*',
+    ]);
   });
 
   it('forbids plugins, framing and base rewriting', () => {
@@ -23,7 +30,10 @@ describe('content security policy', () => {
   });
 
   it('uses wss for an https server and drops paths and credentials', () => {
-    expect(serverOrigins('https://user:pw@sync.example.ir:8443/x?y=1')).toEqual(['https://sync.example.ir:8443', 'wss://sync.example.ir:8443']);
+    expect(serverOrigins('https://user:pw@sync.example.ir:8443/x?y=1')).toEqual([
+      'https://sync.example.ir:8443',
+      'wss://sync.example.ir:8443',
+    ]);
   });
 
   it('ignores a server URL that is not http(s) or not a URL', () => {

@@ -26,7 +26,10 @@ export function deviceServiceOperations(service: DeviceService): DeviceServiceOp
   };
 }
 
-export function createDeviceServiceBackend(service: DeviceService, now: () => Date = () => new Date()): DeviceBackend {
+export function createDeviceServiceBackend(
+  service: DeviceService,
+  now: () => Date = () => new Date(),
+): DeviceBackend {
   return {
     serviceName: DEVICE_SERVICE_NAME,
     now,

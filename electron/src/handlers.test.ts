@@ -1,12 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { DEVICE_API_VERSION, DEVICE_CHANNELS } from '@emdad/domain';
-import { createDeviceHandlerMap, dispatchDeviceRequest, isDeviceChannel, type DeviceBackend } from './handlers.ts';
+import {
+  createDeviceHandlerMap,
+  dispatchDeviceRequest,
+  isDeviceChannel,
+  type DeviceBackend,
+} from './handlers.ts';
 
 const fixedNow = new Date('2026-11-23T10:00:00.000Z');
 const backend: DeviceBackend = { serviceName: 'test service', now: () => fixedNow };
 
 function makeHandlers(overrides: Partial<DeviceBackend> = {}, log?: (m: string, e: unknown) => void) {
-  return createDeviceHandlerMap({ backend: { ...backend, ...overrides }, transport: 'ipc', log: log ?? (() => undefined) });
+  return createDeviceHandlerMap({
+    backend: { ...backend, ...overrides },
+    transport: 'ipc',
+    log: log ?? (() => undefined),
+  });
 }
 
 describe('device handler map', () => {
@@ -16,7 +25,10 @@ describe('device handler map', () => {
 
   it('answers version with the API version, service name and transport', async () => {
     const result = await dispatchDeviceRequest(makeHandlers(), DEVICE_CHANNELS.version, {});
-    expect(result).toEqual({ ok: true, value: { apiVersion: DEVICE_API_VERSION, service: 'test service', transport: 'ipc' } });
+    expect(result).toEqual({
+      ok: true,
+      value: { apiVersion: DEVICE_API_VERSION, service: 'test service', transport: 'ipc' },
+    });
   });
 
   it('accepts a missing payload where the schema allows an empty object', async () => {
@@ -47,14 +59,22 @@ describe('device handler map', () => {
     }
   });
 
-  it.each(['device:format-disk', '', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 42, null, undefined, {}])(
-    'refuses the unknown channel %j',
-    async (channel) => {
-      const result = await dispatchDeviceRequest(makeHandlers(), channel, {});
-      expect(result).toMatchObject({ ok: false, error: { code: 'bad_request' } });
-      expect(isDeviceChannel(channel)).toBe(false);
-    },
-  );
+  it.each([
+    'device:format-disk',
+    '',
+    '__proto__',
+    'constructor',
+    'toString',
+    'hasOwnProperty',
+    42,
+    null,
+    undefined,
+    {},
+  ])('refuses the unknown channel %j', async (channel) => {
+    const result = await dispatchDeviceRequest(makeHandlers(), channel, {});
+    expect(result).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+    expect(isDeviceChannel(channel)).toBe(false);
+  });
 
   it('turns a throwing backend into an internal error result and logs it', async () => {
     const logged: string[] = [];

@@ -20,7 +20,10 @@ import {
 export type DeviceTransportKind = 'ipc' | 'websocket';
 
 /** The channels answered by the device service (everything but version and ping). */
-export type DeviceServiceChannel = Exclude<DeviceChannel, typeof DEVICE_CHANNELS.version | typeof DEVICE_CHANNELS.ping>;
+export type DeviceServiceChannel = Exclude<
+  DeviceChannel,
+  typeof DEVICE_CHANNELS.version | typeof DEVICE_CHANNELS.ping
+>;
 export const DEVICE_SERVICE_CHANNELS = Object.values(DEVICE_CHANNELS).filter(
   (c): c is DeviceServiceChannel => c !== DEVICE_CHANNELS.version && c !== DEVICE_CHANNELS.ping,
 );
@@ -64,7 +67,11 @@ function badRequest(message: string): { ok: false; error: DeviceApiError } {
 
 const UNAVAILABLE: { ok: false; error: DeviceApiError } = {
   ok: false,
-  error: { code: 'service_unavailable', message: 'No device service behind this API.', sentence: DEVICE_UNAVAILABLE_SENTENCE },
+  error: {
+    code: 'service_unavailable',
+    message: 'No device service behind this API.',
+    sentence: DEVICE_UNAVAILABLE_SENTENCE,
+  },
 };
 
 /** Wraps a typed implementation with validation and failure containment. */
@@ -77,14 +84,19 @@ function validated<C extends DeviceChannel>(
   return async (payload) => {
     const parsed = schema.safeParse(payload ?? {});
     if (!parsed.success) {
-      const where = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(payload)'}: ${issue.message}`);
+      const where = parsed.error.issues.map(
+        (issue) => `${issue.path.join('.') || '(payload)'}: ${issue.message}`,
+      );
       return badRequest(`Invalid payload for ${channel}: ${where.join('; ')}`);
     }
     try {
       return await implementation(parsed.data as DeviceRequest<C>);
     } catch (error) {
       log(`device handler ${channel} failed`, error);
-      return { ok: false, error: { code: 'internal', message: `The device service failed while handling ${channel}.` } };
+      return {
+        ok: false,
+        error: { code: 'internal', message: `The device service failed while handling ${channel}.` },
+      };
     }
   };
 }
@@ -97,7 +109,8 @@ export function createDeviceHandlerMap(options: HandlerMapOptions): DeviceHandle
     service[channel] = validated(
       channel,
       async (request) => {
-        const operation = backend.operations?.[channel] as ((r: unknown) => Promise<DeviceResult<typeof channel>>) | undefined;
+        const operation = backend.operations?.[channel] as
+          ((r: unknown) => Promise<DeviceResult<typeof channel>>) | undefined;
         return operation ? operation(request) : UNAVAILABLE;
       },
       log,
@@ -107,7 +120,10 @@ export function createDeviceHandlerMap(options: HandlerMapOptions): DeviceHandle
     ...(service as { [C in DeviceServiceChannel]: DeviceHandler<C> }),
     [DEVICE_CHANNELS.version]: validated(
       DEVICE_CHANNELS.version,
-      async () => ({ ok: true, value: { apiVersion: DEVICE_API_VERSION, service: backend.serviceName, transport } }),
+      async () => ({
+        ok: true,
+        value: { apiVersion: DEVICE_API_VERSION, service: backend.serviceName, transport },
+      }),
       log,
     ),
     [DEVICE_CHANNELS.ping]: validated(
@@ -128,7 +144,9 @@ export async function dispatchDeviceRequest(
   payload: unknown,
 ): Promise<Result<unknown, DeviceApiError>> {
   if (!isDeviceChannel(channel)) {
-    return badRequest(`Unknown device channel: ${typeof channel === 'string' ? channel.slice(0, 64) : typeof channel}`);
+    return badRequest(
+      `Unknown device channel: ${typeof channel === 'string' ? channel.slice(0, 64) : typeof channel}`,
+    );
   }
   const handler = handlers[channel] as DeviceHandler<DeviceChannel>;
   return handler(payload);

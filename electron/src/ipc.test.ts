@@ -19,7 +19,10 @@ function fakeIpcMain() {
   return { ipcMain, handlers };
 }
 
-const map = createDeviceHandlerMap({ backend: { serviceName: 'ipc test', now: () => new Date(0) }, transport: 'ipc' });
+const map = createDeviceHandlerMap({
+  backend: { serviceName: 'ipc test', now: () => new Date(0) },
+  transport: 'ipc',
+});
 const APP = 'file:///app/index.html';
 
 describe('device IPC registration', () => {
@@ -35,15 +38,27 @@ describe('device IPC registration', () => {
     const { ipcMain, handlers } = fakeIpcMain();
     registerDeviceIpc(ipcMain, map, (url) => url === APP);
     const ping = handlers.get(DEVICE_CHANNELS.ping)!;
-    expect(await ping({ senderFrame: { url: APP } }, { nonce: 'z' })).toEqual({ ok: true, value: { nonce: 'z', at: new Date(0).toISOString() } });
-    expect(await ping({ senderFrame: { url: APP } }, { nonce: 1 })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+    expect(await ping({ senderFrame: { url: APP } }, { nonce: 'z' })).toEqual({
+      ok: true,
+      value: { nonce: 'z', at: new Date(0).toISOString() },
+    });
+    expect(await ping({ senderFrame: { url: APP } }, { nonce: 1 })).toMatchObject({
+      ok: false,
+      error: { code: 'bad_request' },
+    });
   });
 
   it('refuses a foreign or missing sender frame', async () => {
     const { ipcMain, handlers } = fakeIpcMain();
     registerDeviceIpc(ipcMain, map, (url) => url === APP);
     const version = handlers.get(DEVICE_CHANNELS.version)!;
-    expect(await version({ senderFrame: { url: 'https://evil.example/' } }, {})).toMatchObject({ ok: false, error: { code: 'forbidden' } });
-    expect(await version({ senderFrame: null }, {})).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(await version({ senderFrame: { url: 'https://evil.example/' } }, {})).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
+    expect(await version({ senderFrame: null }, {})).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
   });
 });

@@ -12,7 +12,10 @@ export interface IpcInvokeEventLike {
 }
 
 export interface IpcMainLike {
-  handle(channel: string, listener: (event: IpcInvokeEventLike, ...args: unknown[]) => Promise<unknown>): void;
+  handle(
+    channel: string,
+    listener: (event: IpcInvokeEventLike, ...args: unknown[]) => Promise<unknown>,
+  ): void;
   removeHandler(channel: string): void;
 }
 
@@ -25,7 +28,10 @@ export function registerDeviceIpc(
   for (const channel of channels) {
     ipcMain.handle(channel, async (event, payload): Promise<Result<unknown, DeviceApiError>> => {
       if (!isTrustedSender(event.senderFrame?.url)) {
-        return { ok: false, error: { code: 'forbidden', message: 'IPC from an untrusted frame was refused.' } };
+        return {
+          ok: false,
+          error: { code: 'forbidden', message: 'IPC from an untrusted frame was refused.' },
+        };
       }
       return dispatchDeviceRequest(handlers, channel, payload);
     });

@@ -58,11 +58,13 @@ function fakeElectron() {
       getAppPath: () => electronDir,
       requestSingleInstanceLock: () => true,
       whenReady: () => readyPromise,
-      on: (event: string, listener: Listener) => appListeners.set(event, [...(appListeners.get(event) ?? []), listener]),
+      on: (event: string, listener: Listener) =>
+        appListeners.set(event, [...(appListeners.get(event) ?? []), listener]),
       quit: () => log.push('quit'),
     },
     protocol: {
-      registerSchemesAsPrivileged: (schemes: unknown) => log.push(`registerSchemesAsPrivileged ${JSON.stringify(schemes)}`),
+      registerSchemesAsPrivileged: (schemes: unknown) =>
+        log.push(`registerSchemesAsPrivileged ${JSON.stringify(schemes)}`),
       handle: (_scheme: string, handler: typeof protocolHandler) => (protocolHandler = handler),
     },
     session: {
@@ -114,8 +116,21 @@ describe('Electron main process wiring (fake Electron API)', () => {
     });
     const realRequire = createRequire(path.join(electronDir, 'dist', 'main.cjs'));
     const module = { exports: {} };
-    const run = new Function('require', 'module', 'exports', '__filename', '__dirname', bundle.outputFiles[0]!.text);
-    run((id: string) => (id === 'electron' ? fake.electron : realRequire(id)), module, module.exports, path.join(electronDir, 'dist', 'main.cjs'), path.join(electronDir, 'dist'));
+    const run = new Function(
+      'require',
+      'module',
+      'exports',
+      '__filename',
+      '__dirname',
+      bundle.outputFiles[0]!.text,
+    );
+    run(
+      (id: string) => (id === 'electron' ? fake.electron : realRequire(id)),
+      module,
+      module.exports,
+      path.join(electronDir, 'dist', 'main.cjs'),
+      path.join(electronDir, 'dist'),
+    );
     // Everything before this line happened before 'ready'.
     fake.log.push('--- ready ---');
     fake.ready();
@@ -174,7 +189,10 @@ describe('Electron main process wiring (fake Electron API)', () => {
   it('refuses navigation away, redirects, window.open and webviews for every web contents', () => {
     const handlers = new Map<string, Listener>();
     let openHandler: Listener | null = null;
-    const contents = { on: (event: string, h: Listener) => handlers.set(event, h), setWindowOpenHandler: (h: Listener) => (openHandler = h) };
+    const contents = {
+      on: (event: string, h: Listener) => handlers.set(event, h),
+      setWindowOpenHandler: (h: Listener) => (openHandler = h),
+    };
     for (const listener of fake.appListeners.get('web-contents-created') ?? []) listener({}, contents);
     const attempt = (event: string, url: string) => {
       let prevented = false;
@@ -192,15 +210,24 @@ describe('Electron main process wiring (fake Electron API)', () => {
   it('answers the device API over IPC for the app frame only', async () => {
     expect([...fake.ipcHandlers.keys()].sort()).toEqual(Object.values(DEVICE_CHANNELS).sort());
     const ping = fake.ipcHandlers.get(DEVICE_CHANNELS.ping)!;
-    expect(await ping({ senderFrame: { url: 'app://emdad/index.html#/' } }, { nonce: 'main' })).toMatchObject({ ok: true, value: { nonce: 'main' } });
-    expect(await ping({ senderFrame: { url: 'https://evil.example/' } }, { nonce: 'x' })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(await ping({ senderFrame: { url: 'app://emdad/index.html#/' } }, { nonce: 'main' })).toMatchObject(
+      { ok: true, value: { nonce: 'main' } },
+    );
+    expect(await ping({ senderFrame: { url: 'https://evil.example/' } }, { nonce: 'x' })).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
     const sessions = fake.ipcHandlers.get(DEVICE_CHANNELS.listSessions)!;
-    expect(await sessions({ senderFrame: { url: 'app://emdad/index.html' } }, {})).toEqual({ ok: true, value: [] });
+    expect(await sessions({ senderFrame: { url: 'app://emdad/index.html' } }, {})).toEqual({
+      ok: true,
+      value: [],
+    });
   });
 
   it('releases the device service before quitting', async () => {
     let prevented = false;
-    for (const listener of fake.appListeners.get('before-quit') ?? []) listener({ preventDefault: () => (prevented = true) });
+    for (const listener of fake.appListeners.get('before-quit') ?? [])
+      listener({ preventDefault: () => (prevented = true) });
     expect(prevented).toBe(true);
     await vi.waitFor(() => expect(fake.log).toContain('quit'), { timeout: 5000 });
   });

@@ -13,7 +13,13 @@ import path from 'node:path';
 import { app, BrowserWindow, ipcMain, protocol, session } from 'electron';
 import { DEVICE_EVENT_CHANNEL, type DeviceEvent } from '@emdad/domain/device-api';
 import { createDeviceService } from '@emdad/device-drivers/service/default-service';
-import { APP_ENTRY_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, appResponseHeaders, resolveAppFile } from './app-protocol.ts';
+import {
+  APP_ENTRY_URL,
+  APP_SCHEME,
+  APP_SCHEME_PRIVILEGES,
+  appResponseHeaders,
+  resolveAppFile,
+} from './app-protocol.ts';
 import { serverUrlFrom } from './config.ts';
 import { createDeviceServiceBackend, devicePathsFrom } from './device-backend.ts';
 import { buildContentSecurityPolicy } from './csp.ts';
@@ -43,7 +49,10 @@ function serveRenderer(): void {
     if (!file) return new Response('Not found', { status: 404 });
     try {
       if (!(await stat(file)).isFile()) return new Response('Not found', { status: 404 });
-      return new Response(await readFile(file), { status: 200, headers: appResponseHeaders(file, contentSecurityPolicy) });
+      return new Response(await readFile(file), {
+        status: 200,
+        headers: appResponseHeaders(file, contentSecurityPolicy),
+      });
     } catch {
       return new Response('Not found', { status: 404 });
     }
@@ -122,7 +131,8 @@ if (!app.requestSingleInstanceLock()) {
     hardenSession();
     serveRenderer();
     const service = createDeviceService();
-    for (const devicePath of devicePathsFrom(process.env.EMDAD_DEVICE_PATHS, path.delimiter)) service.addPath(devicePath);
+    for (const devicePath of devicePathsFrom(process.env.EMDAD_DEVICE_PATHS, path.delimiter))
+      service.addPath(devicePath);
     const backend = createDeviceServiceBackend(service);
     const handlers = createDeviceHandlerMap({ backend, transport: 'ipc' });
     registerDeviceIpc(ipcMain, handlers, (frameUrl) => isTrustedIpcSender(frameUrl, entryUrl));

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DEVICE_CHANNELS, DEVICE_EVENT_CHANNEL } from '@emdad/domain';
 import { DEFAULT_SERVER_URL } from './config.ts';
-import { createDeviceBridge, runtimeConfigFromArgv, SERVER_URL_ARGUMENT, type PreloadIpc } from './preload-api.ts';
+import {
+  createDeviceBridge,
+  runtimeConfigFromArgv,
+  SERVER_URL_ARGUMENT,
+  type PreloadIpc,
+} from './preload-api.ts';
 
 type Listener = (event: unknown, ...args: unknown[]) => void;
 
@@ -49,7 +54,11 @@ describe('preload device bridge', () => {
     const bridge = createDeviceBridge(ipc);
     const seen: unknown[] = [];
     const unsubscribe = bridge.onEvent((event) => seen.push(event));
-    const event = { kind: 'session_closed', at: '2026-11-23T10:00:00.000Z', data: { sessionId: 's', path: '/dev/ttyS0' } };
+    const event = {
+      kind: 'session_closed',
+      at: '2026-11-23T10:00:00.000Z',
+      data: { sessionId: 's', path: '/dev/ttyS0' },
+    };
     emit(DEVICE_EVENT_CHANNEL, event);
     expect(seen).toEqual([event]);
     unsubscribe();
@@ -66,11 +75,15 @@ describe('preload device bridge', () => {
 
 describe('runtime config from argv', () => {
   it('reads the server URL the main process passed', () => {
-    expect(runtimeConfigFromArgv(['electron', `${SERVER_URL_ARGUMENT}http://10.0.0.9:8787`])).toEqual({ serverUrl: 'http://10.0.0.9:8787' });
+    expect(runtimeConfigFromArgv(['electron', `${SERVER_URL_ARGUMENT}http://10.0.0.9:8787`])).toEqual({
+      serverUrl: 'http://10.0.0.9:8787',
+    });
   });
 
   it('falls back to the default for a missing or non-http value', () => {
     expect(runtimeConfigFromArgv([])).toEqual({ serverUrl: DEFAULT_SERVER_URL });
-    expect(runtimeConfigFromArgv([`${SERVER_URL_ARGUMENT}javascript:alert(1)`])).toEqual({ serverUrl: DEFAULT_SERVER_URL });
+    expect(runtimeConfigFromArgv([`${SERVER_URL_ARGUMENT}javascript:alert(1)`])).toEqual({
+      serverUrl: DEFAULT_SERVER_URL,
+    });
   });
 });

@@ -35,7 +35,10 @@ export function createDeviceBridge(ipc: PreloadIpc): DeviceBridge {
     invoke<C extends DeviceChannel>(channel: C, request: unknown): Promise<DeviceResult<C>> {
       // The renderer is less trusted than the preload: refuse before anything crosses to main.
       if (typeof channel !== 'string' || !ALLOWED_CHANNELS.has(channel)) {
-        return Promise.resolve({ ok: false, error: { code: 'bad_request', message: `Unknown device channel: ${String(channel).slice(0, 64)}` } });
+        return Promise.resolve({
+          ok: false,
+          error: { code: 'bad_request', message: `Unknown device channel: ${String(channel).slice(0, 64)}` },
+        });
       }
       return ipc.invoke(channel, request) as Promise<DeviceResult<C>>;
     },
@@ -58,5 +61,7 @@ export function createDeviceBridge(ipc: PreloadIpc): DeviceBridge {
 export function runtimeConfigFromArgv(argv: readonly string[]): EmdadRuntimeConfig {
   const argument = argv.find((arg) => arg.startsWith(SERVER_URL_ARGUMENT));
   const serverUrl = argument?.slice(SERVER_URL_ARGUMENT.length);
-  return Object.freeze({ serverUrl: serverUrl && /^https?:\/\//.test(serverUrl) ? serverUrl : DEFAULT_SERVER_URL });
+  return Object.freeze({
+    serverUrl: serverUrl && /^https?:\/\//.test(serverUrl) ? serverUrl : DEFAULT_SERVER_URL,
+  });
 }

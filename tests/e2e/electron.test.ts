@@ -31,7 +31,8 @@ function electronBinary(): string | null {
 const binary = electronBinary();
 
 if (!binary) {
-  it.skip('Electron e2e skipped: no Electron binary here (node_modules/electron/path.txt or dist/ missing)', () => undefined);
+  it.skip('Electron e2e skipped: no Electron binary here (node_modules/electron/path.txt or dist/ missing)', () =>
+    undefined);
 }
 
 describe.skipIf(!binary)('Electron field app', () => {
@@ -40,7 +41,8 @@ describe.skipIf(!binary)('Electron field app', () => {
 
   function build(workspace: string): void {
     const result = spawnSync('npm', ['run', 'build', '-w', workspace], { cwd: root, encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`building ${workspace} failed:\n${result.stdout}\n${result.stderr}`);
+    if (result.status !== 0)
+      throw new Error(`building ${workspace} failed:\n${result.stdout}\n${result.stderr}`);
   }
 
   beforeAll(async () => {
@@ -66,12 +68,19 @@ describe.skipIf(!binary)('Electron field app', () => {
       device: Object.keys((globalThis as { emdadDevice?: object }).emdadDevice ?? {}).sort(),
       config: (globalThis as { emdadConfig?: unknown }).emdadConfig,
     }));
-    expect(globals).toEqual({ require: 'undefined', process: 'undefined', device: ['invoke', 'onEvent'], config: { serverUrl: 'http://127.0.0.1:8799' } });
+    expect(globals).toEqual({
+      require: 'undefined',
+      process: 'undefined',
+      device: ['invoke', 'onEvent'],
+      config: { serverUrl: 'http://127.0.0.1:8799' },
+    });
   });
 
   it('loads the renderer from app://emdad with the CSP header', async () => {
     expect(page.url()).toMatch(/^app:\/\/emdad\/index\.html/);
-    const csp = await page.evaluate(async () => (await fetch('app://emdad/index.html')).headers.get('content-security-policy'));
+    const csp = await page.evaluate(async () =>
+      (await fetch('app://emdad/index.html')).headers.get('content-security-policy'),
+    );
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain('unsafe-eval');
     expect(csp).toContain('http://127.0.0.1:8799');
@@ -79,7 +88,9 @@ describe.skipIf(!binary)('Electron field app', () => {
 
   it('answers version and ping over IPC, and refuses bad payloads', async () => {
     const answers = await page.evaluate(async () => {
-      const device = (globalThis as unknown as { emdadDevice: { invoke(c: string, p: unknown): Promise<unknown> } }).emdadDevice;
+      const device = (
+        globalThis as unknown as { emdadDevice: { invoke(c: string, p: unknown): Promise<unknown> } }
+      ).emdadDevice;
       return {
         version: await device.invoke('device:version', {}),
         ping: await device.invoke('device:ping', { nonce: 'e2e' }),
@@ -87,7 +98,10 @@ describe.skipIf(!binary)('Electron field app', () => {
         unknown: await device.invoke('device:shell', {}),
       };
     });
-    expect(answers.version).toMatchObject({ ok: true, value: { transport: 'ipc', apiVersion: DEVICE_API_VERSION } });
+    expect(answers.version).toMatchObject({
+      ok: true,
+      value: { transport: 'ipc', apiVersion: DEVICE_API_VERSION },
+    });
     expect(answers.ping).toMatchObject({ ok: true, value: { nonce: 'e2e' } });
     expect(answers.bad).toMatchObject({ ok: false, error: { code: 'bad_request' } });
     expect(answers.unknown).toMatchObject({ ok: false, error: { code: 'bad_request' } });
@@ -130,7 +144,13 @@ describe.skipIf(!existsSync('/usr/bin/chromium'))('npm start in browser mode', (
     simLink = path.join(home, 'ttyPINPAD');
     start = spawn(process.execPath, ['scripts/start.mjs'], {
       cwd: root,
-      env: { ...process.env, PORT: String(port), XDG_DATA_HOME: home, EMDAD_SIM_LINK: simLink, EMDAD_NO_ELECTRON: '1' },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        XDG_DATA_HOME: home,
+        EMDAD_SIM_LINK: simLink,
+        EMDAD_NO_ELECTRON: '1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     createInterface({ input: start.stderr! }).on('line', (line) => output.push(line));
@@ -153,15 +173,30 @@ describe.skipIf(!existsSync('/usr/bin/chromium'))('npm start in browser mode', (
 
   it('prints one browser URL whose page reaches the device service, then stops cleanly', async () => {
     const line = output.find((l) => l.startsWith('Electron is not installed here'))!;
-    expect(line).toMatch(/^Electron is not installed here \(no binary\), open http:\/\/127\.0\.0\.1:\d+\/#\/\?agent=.+&agentToken=.+ in a browser$/);
+    expect(line).toMatch(
+      /^Electron is not installed here \(no binary\), open http:\/\/127\.0\.0\.1:\d+\/#\/\?agent=.+&agentToken=.+ in a browser$/,
+    );
     expect(output.filter((l) => l.startsWith('Electron is not installed here'))).toHaveLength(1);
-    expect(output.some((l) => l.includes(`PinPad simulator ABECS on ${simLink}`) || l.includes('socat is not installed'))).toBe(true);
+    expect(
+      output.some(
+        (l) => l.includes(`PinPad simulator ABECS on ${simLink}`) || l.includes('socat is not installed'),
+      ),
+    ).toBe(true);
     const url = /open (\S+) in a browser/.exec(line)![1]!;
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
 
     const browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     try {
       const page = await browser.newPage();

@@ -11,7 +11,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { DEVICE_CHANNELS, type AgentServerMessage, type DeviceChannel, type DeviceEvent, type DeviceResponses } from '@emdad/domain';
+import {
+  DEVICE_CHANNELS,
+  type AgentServerMessage,
+  type DeviceChannel,
+  type DeviceEvent,
+  type DeviceResponses,
+} from '@emdad/domain';
 import { createDeviceService } from '@emdad/device-drivers/service/default-service';
 import { Pp791Simulator, loadPp791Scenario } from '@emdad/device-drivers/simulators/pp791-sim';
 import { SerialTransport } from '@emdad/device-drivers/transport/serial-transport';
@@ -24,7 +30,10 @@ const hasSocat = spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0;
 const cleanups: (() => Promise<unknown>)[] = [];
 
 afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.().catch(() => undefined);
+  while (cleanups.length > 0)
+    await cleanups
+      .pop()?.()
+      .catch(() => undefined);
 });
 
 /** A minimal client of the agent protocol: requests by id, events collected. */
@@ -60,7 +69,8 @@ async function client(url: string, token: string) {
         ws.send(JSON.stringify({ id, channel, payload }));
       });
       if (!('result' in answer)) throw new Error('not an answer');
-      if (!answer.result.ok) throw new Error(`${channel}: ${answer.result.error.code} ${answer.result.error.message}`);
+      if (!answer.result.ok)
+        throw new Error(`${channel}: ${answer.result.error.code} ${answer.result.error.message}`);
       return answer.result.value as DeviceResponses[C];
     },
     async raw(channel: string, payload: unknown) {
@@ -91,30 +101,53 @@ describe.skipIf(!hasSocat)('device agent over a real pty with the PP791 simulato
       await deviceEnd.close();
     });
 
-    const { agent, close } = await startDeviceAgent(createDeviceService({ discover: async () => [] }), { allowedOrigins: [ORIGIN] });
+    const { agent, close } = await startDeviceAgent(createDeviceService({ discover: async () => [] }), {
+      allowedOrigins: [ORIGIN],
+    });
     cleanups.push(close);
     const c = await client(agent.url, agent.token);
 
     expect(await c.call(DEVICE_CHANNELS.addPath, { path: pair.hostPath })).toBeNull();
     const listed = await c.call(DEVICE_CHANNELS.listDevices, {});
-    expect(listed).toEqual([expect.objectContaining({ path: pair.hostPath, source: 'added', sessionId: null })]);
+    expect(listed).toEqual([
+      expect.objectContaining({ path: pair.hostPath, source: 'added', sessionId: null }),
+    ]);
 
     const session = await c.call(DEVICE_CHANNELS.connect, { path: pair.hostPath });
-    expect(session).toMatchObject({ path: pair.hostPath, protocol: 'stx', family: 'pp791_terminal', state: 'connected' });
+    expect(session).toMatchObject({
+      path: pair.hostPath,
+      protocol: 'stx',
+      family: 'pp791_terminal',
+      state: 'connected',
+    });
 
     // A second connect to the same port is refused with the service's sentence.
     const again = await c.raw(DEVICE_CHANNELS.connect, { path: pair.hostPath });
-    expect(again).toMatchObject({ result: { ok: false, error: { code: 'port_in_session', sentence: { fa: expect.any(String), en: expect.any(String) } } } });
+    expect(again).toMatchObject({
+      result: {
+        ok: false,
+        error: { code: 'port_in_session', sentence: { fa: expect.any(String), en: expect.any(String) } },
+      },
+    });
 
-    const { runId } = await c.call(DEVICE_CHANNELS.runSuite, { sessionId: session.sessionId, language: 'fa' });
+    const { runId } = await c.call(DEVICE_CHANNELS.runSuite, {
+      sessionId: session.sessionId,
+      language: 'fa',
+    });
     const finished = await c.waitForEvent((e) => e.kind === 'run_finished' && e.data.runId === runId);
     expect(finished.kind === 'run_finished' && finished.data.result.verdict).toBe('healthy');
-    expect(finished.kind === 'run_finished' && finished.data.result.identity?.serialNumber).toBe('791A23004512');
+    expect(finished.kind === 'run_finished' && finished.data.result.identity?.serialNumber).toBe(
+      '791A23004512',
+    );
     const progress = c.events.filter((e) => e.kind === 'diagnostic_progress' && e.data.runId === runId);
     expect(progress.map((e) => e.kind === 'diagnostic_progress' && e.data.event.type)).toEqual(
       expect.arrayContaining(['run_started', 'step_started', 'step_finished', 'run_finished']),
     );
-    expect(await c.call(DEVICE_CHANNELS.getRun, { runId })).toMatchObject({ runId, state: 'finished', result: { verdict: 'healthy' } });
+    expect(await c.call(DEVICE_CHANNELS.getRun, { runId })).toMatchObject({
+      runId,
+      state: 'finished',
+      result: { verdict: 'healthy' },
+    });
 
     expect(await c.call(DEVICE_CHANNELS.disconnect, { sessionId: session.sessionId })).toBeNull();
     await c.waitForEvent((e) => e.kind === 'session_closed' && e.data.sessionId === session.sessionId);
@@ -122,17 +155,23 @@ describe.skipIf(!hasSocat)('device agent over a real pty with the PP791 simulato
 
     // The port was released: a new session on it identifies the device.
     const second = await c.call(DEVICE_CHANNELS.connect, { path: pair.hostPath, protocol: 'stx' });
-    expect((await c.call(DEVICE_CHANNELS.identify, { sessionId: second.sessionId })).serialNumber).toBe('791A23004512');
+    expect((await c.call(DEVICE_CHANNELS.identify, { sessionId: second.sessionId })).serialNumber).toBe(
+      '791A23004512',
+    );
     expect(await c.call(DEVICE_CHANNELS.disconnect, { sessionId: second.sessionId })).toBeNull();
     expect(await c.call(DEVICE_CHANNELS.listSessions, {})).toEqual([]);
   }, 60_000);
 
   it('finds the ABECS PinPad that `npm start` runs (simulator process on a pty link) and runs its suite', async () => {
     const link = path.join(mkdtempSync(path.join(tmpdir(), 'emdad-agent-')), 'ttyPINPAD');
-    const simulator = spawn(process.execPath, ['--import', 'tsx', 'device-drivers/src/simulators/cli.ts', '--device', 'abecs', '--link', link], {
-      cwd: repositoryRoot,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const simulator = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'device-drivers/src/simulators/cli.ts', '--device', 'abecs', '--link', link],
+      {
+        cwd: repositoryRoot,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     cleanups.push(async () => {
       if (simulator.exitCode === null) {
         const exited = new Promise((resolve) => simulator.once('exit', resolve));
@@ -160,7 +199,9 @@ describe.skipIf(!hasSocat)('device agent over a real pty with the PP791 simulato
     expect(finished.data.result.identity?.family).toBe('abecs_pinpad');
     expect(finished.data.result.identity?.serialNumber).toEqual(expect.any(String));
     expect(finished.data.result.steps.find((s) => s.id === 'open')?.status).toBe('pass');
-    expect(c.events.some((e) => e.kind === 'diagnostic_progress' && e.data.event.type === 'step_finished')).toBe(true);
+    expect(
+      c.events.some((e) => e.kind === 'diagnostic_progress' && e.data.event.type === 'step_finished'),
+    ).toBe(true);
     await c.call(DEVICE_CHANNELS.disconnect, { sessionId: session.sessionId });
   }, 120_000);
 
@@ -174,14 +215,22 @@ describe.skipIf(!hasSocat)('device agent over a real pty with the PP791 simulato
     cleanups.push(close);
     const c = await client(agent.url, agent.token);
     const answer = await c.raw(DEVICE_CHANNELS.connect, { path: pair.hostPath });
-    expect(answer).toMatchObject({ result: { ok: false, error: { code: 'protocol_not_recognised', diagnosticCode: 'DIAG-LINK-004' } } });
+    expect(answer).toMatchObject({
+      result: { ok: false, error: { code: 'protocol_not_recognised', diagnosticCode: 'DIAG-LINK-004' } },
+    });
   }, 60_000);
 
   it('refuses a path with a parent segment before the service sees it', async () => {
-    const { agent, close } = await startDeviceAgent(createDeviceService({ discover: async () => [] }), { allowedOrigins: [ORIGIN] });
+    const { agent, close } = await startDeviceAgent(createDeviceService({ discover: async () => [] }), {
+      allowedOrigins: [ORIGIN],
+    });
     cleanups.push(close);
     const c = await client(agent.url, agent.token);
-    expect(await c.raw(DEVICE_CHANNELS.connect, { path: '/dev/../etc/passwd' })).toMatchObject({ result: { ok: false, error: { code: 'bad_request' } } });
-    expect(await c.raw(DEVICE_CHANNELS.identify, { sessionId: 'no-such-session' })).toMatchObject({ result: { ok: false, error: { code: 'session_not_found' } } });
+    expect(await c.raw(DEVICE_CHANNELS.connect, { path: '/dev/../etc/passwd' })).toMatchObject({
+      result: { ok: false, error: { code: 'bad_request' } },
+    });
+    expect(await c.raw(DEVICE_CHANNELS.identify, { sessionId: 'no-such-session' })).toMatchObject({
+      result: { ok: false, error: { code: 'session_not_found' } },
+    });
   });
 });

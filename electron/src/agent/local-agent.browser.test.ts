@@ -36,7 +36,9 @@ function servePage(): Promise<{ server: Server; origin: string }> {
         response.end('<!doctype html><title>waiting</title><script src="/app.js"></script>');
       }
     });
-    server.listen(0, '127.0.0.1', () => resolve({ server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }));
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }),
+    );
   });
 }
 
@@ -49,11 +51,23 @@ describe.skipIf(!existsSync(CHROMIUM))('local agent from a real browser', () => 
   beforeAll(async () => {
     app = await servePage();
     stranger = await servePage();
-    const handlers = createDeviceHandlerMap({ backend: { serviceName: 'browser test', now: () => new Date() }, transport: 'websocket' });
+    const handlers = createDeviceHandlerMap({
+      backend: { serviceName: 'browser test', now: () => new Date() },
+      transport: 'websocket',
+    });
     agent = await startLocalAgent({ handlers, allowedOrigins: [app.origin] });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, 60_000);
 
@@ -79,7 +93,10 @@ describe.skipIf(!existsSync(CHROMIUM))('local agent from a real browser', () => 
   it('serves a ping to the app page under the app CSP', async () => {
     const title = await outcome(app.origin, agent.token);
     expect(title.startsWith('answer:')).toBe(true);
-    expect(JSON.parse(title.slice('answer:'.length))).toMatchObject({ id: 1, result: { ok: true, value: { nonce: 'from-browser' } } });
+    expect(JSON.parse(title.slice('answer:'.length))).toMatchObject({
+      id: 1,
+      result: { ok: true, value: { nonce: 'from-browser' } },
+    });
   }, 30_000);
 
   it('refuses another origin on the same machine even with the token', async () => {

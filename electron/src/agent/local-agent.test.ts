@@ -15,7 +15,11 @@ beforeEach(async () => {
     backend: { serviceName: 'agent test', now: () => new Date('2026-11-23T10:00:00.000Z') },
     transport: 'websocket',
   });
-  agent = await startLocalAgent({ handlers, allowedOrigins: [APP_ORIGIN, 'http://localhost:8787/'], maxMessageBytes: 4096 });
+  agent = await startLocalAgent({
+    handlers,
+    allowedOrigins: [APP_ORIGIN, 'http://localhost:8787/'],
+    maxMessageBytes: 4096,
+  });
 });
 
 afterEach(async () => {
@@ -36,7 +40,10 @@ function open(attempt: Attempt = {}): WebSocket {
   const headers: Record<string, string> = {};
   if (attempt.host) headers.host = attempt.host;
   const origin = 'origin' in attempt ? attempt.origin : APP_ORIGIN;
-  const ws = new WebSocket(`${agent.url}${attempt.path ?? '/'}${query}`, { headers, ...(origin ? { origin } : {}) });
+  const ws = new WebSocket(`${agent.url}${attempt.path ?? '/'}${query}`, {
+    headers,
+    ...(origin ? { origin } : {}),
+  });
   sockets.push(ws);
   return ws;
 }
@@ -57,7 +64,9 @@ async function connected(): Promise<WebSocket> {
 }
 
 function nextMessage(ws: WebSocket): Promise<AgentServerMessage> {
-  return new Promise((resolve) => ws.once('message', (data) => resolve(JSON.parse(data.toString()) as AgentServerMessage)));
+  return new Promise((resolve) =>
+    ws.once('message', (data) => resolve(JSON.parse(data.toString()) as AgentServerMessage)),
+  );
 }
 
 async function request(ws: WebSocket, message: unknown): Promise<AgentServerMessage> {
@@ -70,7 +79,10 @@ describe('local device agent', () => {
   it('listens on 127.0.0.1 with a fresh 32-byte base64url token', async () => {
     expect(agent.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     expect(agent.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const handlers = createDeviceHandlerMap({ backend: { serviceName: 'x', now: () => new Date() }, transport: 'websocket' });
+    const handlers = createDeviceHandlerMap({
+      backend: { serviceName: 'x', now: () => new Date() },
+      transport: 'websocket',
+    });
     const other = await startLocalAgent({ handlers, allowedOrigins: [APP_ORIGIN] });
     try {
       expect(other.token).not.toBe(agent.token);
@@ -114,7 +126,9 @@ describe('local device agent', () => {
   });
 
   it('accepts the localhost spelling of an allowed origin', async () => {
-    expect(await outcome(open({ origin: 'http://localhost:8787', host: `localhost:${agent.port}` }))).toBe('open');
+    expect(await outcome(open({ origin: 'http://localhost:8787', host: `localhost:${agent.port}` }))).toBe(
+      'open',
+    );
   });
 
   it.each([
@@ -151,19 +165,36 @@ describe('local device agent', () => {
 
   it('answers bad JSON with an error and keeps serving', async () => {
     const ws = await connected();
-    expect(await request(ws, '{not json')).toMatchObject({ id: NO_REQUEST_ID, result: { ok: false, error: { code: 'bad_request' } } });
-    expect(await request(ws, { id: 7, chanel: 'typo' })).toMatchObject({ id: 7, result: { ok: false, error: { code: 'bad_request' } } });
+    expect(await request(ws, '{not json')).toMatchObject({
+      id: NO_REQUEST_ID,
+      result: { ok: false, error: { code: 'bad_request' } },
+    });
+    expect(await request(ws, { id: 7, chanel: 'typo' })).toMatchObject({
+      id: 7,
+      result: { ok: false, error: { code: 'bad_request' } },
+    });
     expect(await request(ws, 'null')).toMatchObject({ id: NO_REQUEST_ID, result: { ok: false } });
-    expect(await request(ws, { id: 8, channel: 'device:rm-rf', payload: {} })).toMatchObject({ id: 8, result: { ok: false, error: { code: 'bad_request' } } });
-    expect(await request(ws, { id: 9, channel: DEVICE_CHANNELS.ping, payload: { nonce: 5 } })).toMatchObject({ id: 9, result: { ok: false, error: { code: 'bad_request' } } });
-    expect(await request(ws, { id: 10, channel: DEVICE_CHANNELS.ping, payload: { nonce: 'still here' } })).toMatchObject({ id: 10, result: { ok: true } });
+    expect(await request(ws, { id: 8, channel: 'device:rm-rf', payload: {} })).toMatchObject({
+      id: 8,
+      result: { ok: false, error: { code: 'bad_request' } },
+    });
+    expect(await request(ws, { id: 9, channel: DEVICE_CHANNELS.ping, payload: { nonce: 5 } })).toMatchObject({
+      id: 9,
+      result: { ok: false, error: { code: 'bad_request' } },
+    });
+    expect(
+      await request(ws, { id: 10, channel: DEVICE_CHANNELS.ping, payload: { nonce: 'still here' } }),
+    ).toMatchObject({ id: 10, result: { ok: true } });
   });
 
   it('refuses binary frames with an error answer', async () => {
     const ws = await connected();
     const reply = nextMessage(ws);
     ws.send(Buffer.from([1, 2, 3]));
-    expect(await reply).toMatchObject({ id: NO_REQUEST_ID, result: { ok: false, error: { code: 'bad_request' } } });
+    expect(await reply).toMatchObject({
+      id: NO_REQUEST_ID,
+      result: { ok: false, error: { code: 'bad_request' } },
+    });
   });
 
   it('closes a connection that sends a message over the size limit', async () => {
@@ -176,7 +207,11 @@ describe('local device agent', () => {
   it('pushes events to every connected client', async () => {
     const a = await connected();
     const b = await connected();
-    const event: DeviceEvent = { kind: 'session_closed', at: '2026-11-23T10:00:00.000Z', data: { sessionId: 's-1', path: '/dev/ttyUSB0' } };
+    const event: DeviceEvent = {
+      kind: 'session_closed',
+      at: '2026-11-23T10:00:00.000Z',
+      data: { sessionId: 's-1', path: '/dev/ttyUSB0' },
+    };
     const got = Promise.all([nextMessage(a), nextMessage(b)]);
     agent.broadcast(event);
     expect(await got).toEqual([

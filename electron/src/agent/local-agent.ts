@@ -14,7 +14,12 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
-import { agentRequestSchema, type AgentEventMessage, type AgentResponse, type DeviceEvent } from '@emdad/domain';
+import {
+  agentRequestSchema,
+  type AgentEventMessage,
+  type AgentResponse,
+  type DeviceEvent,
+} from '@emdad/domain';
 import { dispatchDeviceRequest, type DeviceHandlerMap } from '../handlers.ts';
 
 export const AGENT_HOST = '127.0.0.1';
@@ -91,7 +96,11 @@ export async function startLocalAgent(options: LocalAgentOptions): Promise<Local
   const wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false });
   const server: Server = createServer((_request, response) => {
     // Plain HTTP has nothing to offer; say what this port is for.
-    response.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket', Connection: 'close' });
+    response.writeHead(426, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      Upgrade: 'websocket',
+      Connection: 'close',
+    });
     response.end('Emdad Field local device agent: connect with a WebSocket.\n');
   });
 
@@ -128,23 +137,47 @@ export async function startLocalAgent(options: LocalAgentOptions): Promise<Local
 
     async function answer(data: RawData, isBinary: boolean): Promise<void> {
       if (isBinary) {
-        return send(ws, { id: NO_REQUEST_ID, result: { ok: false, error: { code: 'bad_request', message: 'Binary messages are not accepted; send JSON text.' } } });
+        return send(ws, {
+          id: NO_REQUEST_ID,
+          result: {
+            ok: false,
+            error: { code: 'bad_request', message: 'Binary messages are not accepted; send JSON text.' },
+          },
+        });
       }
       let json: unknown;
       try {
         json = JSON.parse(data.toString());
       } catch {
-        return send(ws, { id: NO_REQUEST_ID, result: { ok: false, error: { code: 'bad_request', message: 'The message is not valid JSON.' } } });
+        return send(ws, {
+          id: NO_REQUEST_ID,
+          result: { ok: false, error: { code: 'bad_request', message: 'The message is not valid JSON.' } },
+        });
       }
       const parsed = agentRequestSchema.safeParse(json);
       if (!parsed.success) {
         const maybeId = (json as { id?: unknown } | null)?.id;
-        const id = typeof maybeId === 'number' && Number.isSafeInteger(maybeId) && maybeId >= 0 ? maybeId : NO_REQUEST_ID;
-        return send(ws, { id, result: { ok: false, error: { code: 'bad_request', message: 'The message must be { id, channel, payload }.' } } });
+        const id =
+          typeof maybeId === 'number' && Number.isSafeInteger(maybeId) && maybeId >= 0
+            ? maybeId
+            : NO_REQUEST_ID;
+        return send(ws, {
+          id,
+          result: {
+            ok: false,
+            error: { code: 'bad_request', message: 'The message must be { id, channel, payload }.' },
+          },
+        });
       }
       const { id, channel, payload } = parsed.data;
       if (inFlight >= MAX_IN_FLIGHT_PER_CONNECTION) {
-        return send(ws, { id, result: { ok: false, error: { code: 'rate_limited', message: 'Too many requests in flight on this connection.' } } });
+        return send(ws, {
+          id,
+          result: {
+            ok: false,
+            error: { code: 'rate_limited', message: 'Too many requests in flight on this connection.' },
+          },
+        });
       }
       inFlight += 1;
       try {

@@ -14,7 +14,8 @@ async function main(): Promise<void> {
   const serverUrl = serverUrlFrom(process.env);
   const origins = agentAllowedOrigins(serverUrl, process.env.EMDAD_AGENT_ORIGINS);
   const service = createDeviceService();
-  for (const devicePath of devicePathsFrom(process.env.EMDAD_DEVICE_PATHS, path.delimiter)) service.addPath(devicePath);
+  for (const devicePath of devicePathsFrom(process.env.EMDAD_DEVICE_PATHS, path.delimiter))
+    service.addPath(devicePath);
   const { agent, close } = await startDeviceAgent(service, {
     allowedOrigins: origins,
     port: agentPortFrom(process.env),
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`The device agent could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(
+    `The device agent could not start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
   process.exit(1);
 });
