@@ -42,13 +42,21 @@ export const VIVO_STATUS: Record<number, string> = {
   0x0b: 'Command not allowed',
 };
 
+/** MSB-first table for polynomial 0x1021 (one lookup per byte instead of eight shifts). */
+const CRC_TABLE = (() => {
+  const table = new Uint16Array(256);
+  for (let n = 0; n < 256; n++) {
+    let crc = n << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    table[n] = crc;
+  }
+  return table;
+})();
+
 /** CRC-16/CCITT-FALSE. Check value for "123456789" is 0x29B1. */
 export function crc16CcittFalse(bytes: Uint8Array, initial = 0xffff): number {
   let crc = initial;
-  for (const byte of bytes) {
-    crc ^= byte << 8;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
+  for (let i = 0; i < bytes.length; i++) crc = ((crc << 8) & 0xffff) ^ (CRC_TABLE[((crc >> 8) ^ (bytes[i] as number)) & 0xff] as number);
   return crc;
 }
 
@@ -102,9 +110,13 @@ export class VivoDecoder {
   }
 
   push(chunk: Uint8Array): VivoEvent[] {
-    const joined = new Uint8Array(this.buffer.length + chunk.length);
-    joined.set(this.buffer, 0);
-    joined.set(chunk, this.buffer.length);
+    let joined: Uint8Array;
+    if (this.buffer.length === 0) joined = chunk;
+    else {
+      joined = new Uint8Array(this.buffer.length + chunk.length);
+      joined.set(this.buffer, 0);
+      joined.set(chunk, this.buffer.length);
+    }
     const events: VivoEvent[] = [];
     let start = 0;
     for (;;) {
@@ -155,10 +167,14 @@ export class VivoDecoder {
   }
 }
 
+const HEADER_FIRST = VIVOTECH2_HEADER[0] as number;
+
 function indexOfHeader(bytes: Uint8Array, from: number): number {
-  outer: for (let i = from; i + HEADER_LENGTH <= bytes.length; i++) {
-    for (let j = 0; j < HEADER_LENGTH; j++) if (bytes[i + j] !== VIVOTECH2_HEADER[j]) continue outer;
-    return i;
+  // Native indexOf finds candidates for the first byte; only those are compared in full.
+  for (let i = bytes.indexOf(HEADER_FIRST, from); i >= 0 && i + HEADER_LENGTH <= bytes.length; i = bytes.indexOf(HEADER_FIRST, i + 1)) {
+    let j = 1;
+    while (j < HEADER_LENGTH && bytes[i + j] === VIVOTECH2_HEADER[j]) j++;
+    if (j === HEADER_LENGTH) return i;
   }
   return -1;
 }
