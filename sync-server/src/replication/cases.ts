@@ -4,10 +4,10 @@
  * returning only conflicts and refused rows.
  */
 import {
+  CASE_CLIENT_FIELDS,
   CASE_SERVER_OWNED_FIELDS,
   PULL_BATCH_MAX,
   PUSH_BATCH_MAX,
-  casesEqual,
   parseTrackingCode,
   transitionCase,
   type CaseDoc,
@@ -97,6 +97,15 @@ function documentOf(wire: Record<string, unknown>): Record<string, unknown> {
 
 const sameValue = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
+/**
+ * Same client-writable content and deletion flag: the retry test. Server-owned fields are left out
+ * on purpose (a retried row still carries the server fields it had before the first attempt).
+ */
+function sameClientContent(master: WireDoc<CaseDoc>, pushed: WireDoc<CaseDoc>): boolean {
+  if (Boolean(master._deleted) !== Boolean(pushed._deleted)) return false;
+  return CASE_CLIENT_FIELDS.every((field) => sameValue(master[field], pushed[field]));
+}
+
 class Refusal extends Error {
   constructor(
     readonly code: ErrorCode,
@@ -147,7 +156,7 @@ export interface PushOutcome {
  * 1. document schema (validation_failed);
  * 2. a master equal to the pushed document: an idempotent retry, accepted silently, no new stamp;
  * 3. conflict when the assumed master's serverUpdatedAt is not the master's: the master is returned;
- * 4. server-owned fields absent for a new case, unchanged for an existing one (server_owned_field);
+ * 4. server-owned fields absent for a new case, absent or unchanged for an existing one (server_owned_field);
  * 5. a new case's createdBy is the caller, an existing one is readable by the caller (forbidden,
  *    checked before 3 so a conflict never discloses a case);
  * 6. a status change passes the case state machine (invalid_transition);
@@ -194,15 +203,20 @@ export async function pushCases(db: Db, user: ScopeUser, rows: z.infer<typeof pu
         const master = masters.get(pushed.id)?.doc;
         if (master) {
           // An idempotent retry (the response to an earlier push was lost): the server already holds this version.
-          if (casesEqual(master, pushed)) continue;
+          if (sameClientContent(master, pushed)) continue;
           // Checked before the conflict so a conflict never hands out a case the caller may not read.
           if (!canReadCase(user, master)) throw new Refusal('forbidden', 'This case is outside what your role may change.');
           if ((row.assumedMasterState?.serverUpdatedAt ?? null) !== master.serverUpdatedAt) {
             conflicts.push(master);
             continue;
           }
+          // Absent/null means "no claim" (a writer's local copy may never have received the server's
+          // fields: RxDB skips a downstream master that equals its own last push); any other value
+          // must be the server's own.
           for (const field of CASE_SERVER_OWNED_FIELDS) {
-            if (!sameValue(candidate[field], master[field])) throw new Refusal('server_owned_field', `The field ${field} is set by the server and cannot be changed by a push.`);
+            if (candidate[field] != null && !sameValue(candidate[field], master[field])) {
+              throw new Refusal('server_owned_field', `The field ${field} is set by the server and cannot be changed by a push.`);
+            }
           }
           if (candidate.createdBy !== master.createdBy) throw new Refusal('forbidden', 'The author of a case (createdBy) cannot be changed.');
           if (candidate.trackingCode !== master.trackingCode) throw new Refusal('validation_failed', 'The tracking code of a case cannot be changed once issued.');

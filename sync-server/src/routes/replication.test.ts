@@ -113,6 +113,20 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
     expect((await getCaseById(server.app, tech1, doc.id)).body).toEqual(afterEdit);
   });
 
+  it('accepts an edit from a copy that never received the server fields (RxDB writer) and stamps it', async () => {
+    const doc = newCase(tech1);
+    await push(server.app, tech1, [{ newDocumentState: doc, assumedMasterState: null }]);
+    const master = (await getCaseById(server.app, tech1, doc.id)).body;
+    clock.advance(1000);
+    // RxDB keeps the row it pushed as the assumed master and skips the equal master coming back down,
+    // so the writer's local copy has no serverUpdatedAt / acknowledgedUpdatedAt.
+    const localEdit = edited(doc, { status: 'in_progress' });
+    const result = await push(server.app, tech1, [{ newDocumentState: localEdit, assumedMasterState: master }]);
+    expect(result.body).toEqual({ conflicts: [], refused: [] });
+    const after = (await getCaseById(server.app, tech1, doc.id)).body;
+    expect(after).toMatchObject({ status: 'in_progress', serverUpdatedAt: clock.now(), acknowledgedUpdatedAt: localEdit.updatedAt });
+  });
+
   describe('refuses bad writes with a code and stores nothing', () => {
     const refusedCode = async (session: AuthSession, row: { newDocumentState: WireDoc<CaseDoc>; assumedMasterState: WireDoc<CaseDoc> | null }) => {
       const before = await countCases();
