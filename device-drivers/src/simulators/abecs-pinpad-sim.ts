@@ -426,17 +426,21 @@ export class AbecsPinpadSimulator implements DeviceSimulator {
     const timedOut = () => this.later(timeoutMs, () => this.respond(generation, buildResponse('CEX', ST.TIMEOUT)));
     const readerFails = this.faults.has('card_reader_failure');
     const delay = card.eventDelayMs;
-    this.stats.thinkMs += delay;
+    // The technician's (configured) reaction time counts as think time for the bench.
+    const after = (ms: number, fn: () => void) => {
+      this.stats.thinkMs += ms;
+      this.later(ms, fn);
+    };
 
     if (options[0] === '1') {
       if (this.faults.has('keypad_failure')) return timedOut();
       const presses = this.scenario.keypad.presses;
       const key = presses[this.keyIndex++ % presses.length] ?? 'OK';
-      return this.later(this.scenario.keypad.delayMs, () => event(EVENT_BY_KEY[key]));
+      return after(this.scenario.keypad.delayMs, () => event(EVENT_BY_KEY[key]));
     }
     if (options[1] === '1') {
       if (!card.swipe) return timedOut();
-      if (readerFails) return this.later(delay, () => this.respond(generation, buildResponse('CEX', ST.MCDATAERR)));
+      if (readerFails) return after(delay, () => this.respond(generation, buildResponse('CEX', ST.MCDATAERR)));
       // Incomplete tracks (PP_TRKnINC, spec 5.4.1): the PinPad masks the PAN's middle digits.
       const mask = (t: string) => t.replace(/\d{6}(\d+)(\d{4})/, (m, mid: string) => m.replace(mid, '*'.repeat(mid.length)));
       const swipe = card.swipe;
@@ -445,17 +449,17 @@ export class AbecsPinpadSimulator implements DeviceSimulator {
         { id: PAR.PP_TRK2INC, value: latin1(mask(swipe.track2)) },
         ...(swipe.track3 ? [{ id: PAR.PP_TRK3INC, value: latin1(mask(swipe.track3)) }] : []),
       ].filter((p) => p.value.length > 0);
-      return this.later(delay, () => event(CEX_EVENT.MAG_SWIPED, tracks));
+      return after(delay, () => event(CEX_EVENT.MAG_SWIPED, tracks));
     }
     if (options[2] === '1') {
       if (!card.chip || readerFails) return timedOut();
-      return this.later(delay, () => event(CEX_EVENT.ICC_INSERTED));
+      return after(delay, () => event(CEX_EVENT.ICC_INSERTED));
     }
-    if (options[2] === '2') return this.later(delay, () => event(CEX_EVENT.ICC_REMOVED));
+    if (options[2] === '2') return after(delay, () => event(CEX_EVENT.ICC_REMOVED));
     if (options[3] === '1') {
-      if (!card.tap) return this.later(delay, () => this.respond(generation, buildResponse('CEX', ST.INVCALL)));
+      if (!card.tap) return after(delay, () => this.respond(generation, buildResponse('CEX', ST.INVCALL)));
       if (readerFails) return this.later(Math.min(timeoutMs, 120_000), () => event(CEX_EVENT.CTLS_NOT_DETECTED));
-      return this.later(delay, () => event(CEX_EVENT.CTLS_DETECTED));
+      return after(delay, () => event(CEX_EVENT.CTLS_DETECTED));
     }
     timedOut();
   }

@@ -32,4 +32,16 @@ describe('memory transport pair', () => {
     await a.open();
     expect(a.isOpen).toBe(true);
   });
+
+  it('with line settings, bytes take their wire time (19200 8N1: 10 bits a byte)', async () => {
+    const [a, b] = createMemoryPair('a', 'b', { baudRate: 19200, dataBits: 8, parity: 'none', stopBits: 1 });
+    await a.open();
+    await b.open();
+    let arrivedAt = 0;
+    b.on('data', () => (arrivedAt = performance.now()));
+    const started = performance.now();
+    await a.write(new Uint8Array(192)); // 100 ms of wire
+    expect(arrivedAt).toBeGreaterThan(0);
+    expect(arrivedAt - started).toBeGreaterThanOrEqual(95);
+  });
 });

@@ -4,7 +4,7 @@
  * `unplug()` makes both ends fail the way a pulled USB cable does.
  */
 import { EventEmitter } from 'node:events';
-import { TransportError, type Transport, type TransportEvents, type TransportInfo } from './transport.ts';
+import { TransportError, type SerialLineSettings, type Transport, type TransportEvents, type TransportInfo } from './transport.ts';
 
 /** Typed `on`/`off` over EventEmitter, shared by the transports in this folder. */
 export abstract class TransportEmitter {
@@ -34,10 +34,14 @@ export class MemoryTransport extends TransportEmitter implements Transport {
   private unplugged = false;
   /** Every chunk written by this end, for assertions. */
   readonly written: Uint8Array[] = [];
+  /** When set, bytes take their serial wire time to cross (benchmarks at a real baud rate). */
+  private readonly msPerByte: number;
+  private lineFreeAt = 0;
 
-  constructor(label: string) {
+  constructor(label: string, line?: Pick<SerialLineSettings, 'baudRate' | 'dataBits' | 'parity' | 'stopBits'>) {
     super();
     this.info = { kind: 'memory', path: label };
+    this.msPerByte = line ? ((1 + line.dataBits + (line.parity === 'none' ? 0 : 1) + line.stopBits) * 1000) / line.baudRate : 0;
   }
 
   get isOpen(): boolean {
@@ -61,7 +65,17 @@ export class MemoryTransport extends TransportEmitter implements Transport {
     const copy = Uint8Array.from(bytes);
     this.written.push(copy);
     const peer = this.peer;
-    queueMicrotask(() => peer?.deliver(copy));
+    if (this.msPerByte === 0) {
+      queueMicrotask(() => peer?.deliver(copy));
+      return;
+    }
+    // Paced like a UART: this chunk starts when the previous one has left, and both the write
+    // (drain) and the delivery complete when its last bit is on the other side.
+    const now = performance.now();
+    const start = Math.max(now, this.lineFreeAt);
+    this.lineFreeAt = start + copy.length * this.msPerByte;
+    await new Promise((r) => setTimeout(r, this.lineFreeAt - now));
+    peer?.deliver(copy);
   }
 
   /** Bytes arriving from the far end. */
@@ -84,10 +98,17 @@ export class MemoryTransport extends TransportEmitter implements Transport {
   }
 }
 
-/** A connected pair: `[host, device]`. Neither end is open yet. */
-export function createMemoryPair(hostLabel = 'memory:host', deviceLabel = 'memory:device'): [MemoryTransport, MemoryTransport] {
-  const host = new MemoryTransport(hostLabel);
-  const device = new MemoryTransport(deviceLabel);
+/**
+ * A connected pair: `[host, device]`. Neither end is open yet. With `line`, each direction carries
+ * bytes at that baud rate (ptys and the default pair are instant), for the drivers bench.
+ */
+export function createMemoryPair(
+  hostLabel = 'memory:host',
+  deviceLabel = 'memory:device',
+  line?: Pick<SerialLineSettings, 'baudRate' | 'dataBits' | 'parity' | 'stopBits'>,
+): [MemoryTransport, MemoryTransport] {
+  const host = new MemoryTransport(hostLabel, line);
+  const device = new MemoryTransport(deviceLabel, line);
   host.peer = device;
   device.peer = host;
   return [host, device];
