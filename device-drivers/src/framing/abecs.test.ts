@@ -47,13 +47,18 @@ describe('encodeAbecsFrame — known vectors (spec 2.2.2.1 and 2.2.2.2 examples)
 });
 
 describe('AbecsDecoder', () => {
-  it('decodes the OPN frame split at every byte boundary', () => {
-    const frame = encodeAbecsFrame(latin1('OPN000\x13\x16\x17X'));
+  it.each([
+    ['OPN command', latin1('OPN')],
+    ['DSP000 response', latin1('DSP000')],
+    ['data with every escaped byte', latin1('OPN000\x13\x16\x17X')],
+    ['GIX response with binary parameters', Uint8Array.of(...latin1('GIX000014'), 0x91, 0x02, 0x00, 0x0a, 0xff, 0xff, 0x16, 0x13, 0x17, 0x00, 0x00, 0x00, 0x00, 0x07)],
+  ])('decodes the %s split at every pair of byte boundaries', (_name, data) => {
+    const frame = encodeAbecsFrame(data);
     for (let i = 0; i <= frame.length; i++) {
       for (let j = i; j <= frame.length; j++) {
         const d = new AbecsDecoder();
         const events = [...d.push(frame.subarray(0, i)), ...d.push(frame.subarray(i, j)), ...d.push(frame.subarray(j))];
-        expect(frames(events)).toEqual([hex(latin1('OPN000\x13\x16\x17X'))]);
+        expect(frames(events)).toEqual([hex(data)]);
       }
     }
   });

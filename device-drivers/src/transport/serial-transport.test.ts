@@ -76,6 +76,9 @@ describe('classifySerialError', () => {
     expect(classifySerialError(Object.assign(new Error('busy'), { code: 'EBUSY' }), 'open')).toBe('port_busy');
     expect(classifySerialError(new Error('Error: No such file or directory, cannot open /dev/ttyUSB9'), 'open')).toBe('not_found');
     expect(classifySerialError(Object.assign(new Error('gone'), { disconnected: true }), 'io')).toBe('unplugged');
+    expect(classifySerialError(new Error('Opening COM3: Access denied'), 'open', 'win32')).toBe('port_busy');
+    expect(classifySerialError(new Error('Opening COM9: File not found'), 'open', 'win32')).toBe('not_found');
+    expect(classifySerialError(new Error('Error: Permission denied, cannot open /dev/ttyUSB0'), 'open', 'linux')).toBe('permission_denied');
   });
 });
 

@@ -49,10 +49,12 @@ export const TRANSPORT_ERROR_SENTENCES: Record<TransportErrorCode, { en: string;
 };
 
 /** Maps an error from the OS / serialport to a transport error code. */
-export function classifySerialError(error: unknown, phase: 'open' | 'io'): TransportErrorCode {
+export function classifySerialError(error: unknown, phase: 'open' | 'io', platform: NodeJS.Platform = process.platform): TransportErrorCode {
   const e = error as { code?: unknown; message?: unknown; disconnected?: unknown } | null;
   const text = `${typeof e?.code === 'string' ? e.code : ''} ${typeof e?.message === 'string' ? e.message : String(error)}`;
   if (e?.disconnected === true) return 'unplugged';
+  // Windows reports a COM port held by another program as "Access denied".
+  if (platform === 'win32' && /Access denied|Access is denied/i.test(text)) return 'port_busy';
   if (/EBUSY|EAGAIN|Resource busy|temporarily unavailable|Cannot lock port|locked/i.test(text)) return 'port_busy';
   if (/EACCES|EPERM|Permission denied|Access denied/i.test(text)) return 'permission_denied';
   if (/ENOENT|ENODEV|ENXIO|No such file|No such device|File not found/i.test(text)) return phase === 'open' ? 'not_found' : 'unplugged';
