@@ -53,4 +53,18 @@ describe('content security policy', () => {
     expect(parseContentSecurityPolicy(raw).get('script-src')).toEqual(["'self'"]);
     expect(raw).not.toContain('unsafe-eval');
   });
+
+  it('opens up only for a configured Vite dev server, and only to that origin', () => {
+    const parsed = parseContentSecurityPolicy(
+      buildContentSecurityPolicy({
+        serverUrl: 'http://127.0.0.1:8787',
+        devServerUrl: 'http://localhost:5173/',
+      }),
+    );
+    expect(parsed.get('script-src')).toEqual(["'self'", 'http://localhost:5173', "'unsafe-inline'"]);
+    expect(parsed.get('connect-src')).toEqual(
+      expect.arrayContaining(['http://localhost:5173', 'ws://localhost:5173', 'http://127.0.0.1:8787']),
+    );
+    expect(parsed.get('script-src')).not.toContain("'unsafe-eval'");
+  });
 });

@@ -15,6 +15,12 @@ export interface CspOptions {
   serverUrl?: string | null;
   /** Allow the browser-mode local device agent (ws://127.0.0.1:any-port). Default true. */
   allowLocalAgent?: boolean;
+  /**
+   * Development only (EMDAD_RENDERER_URL): the Vite dev server. Its origin joins script-src and
+   * connect-src (modules and hot reload), and script-src gains 'unsafe-inline' for the React
+   * refresh preamble Vite injects inline. Never set for the built app.
+   */
+  devServerUrl?: string | null;
 }
 
 /** The origin of an http(s) URL, plus its ws(s) twin for live updates; [] when the URL is unusable. */
@@ -32,11 +38,13 @@ export function serverOrigins(serverUrl: string | null | undefined): string[] {
 }
 
 export function buildContentSecurityPolicy(options: CspOptions = {}): string {
-  const connect = ["'self'", ...serverOrigins(options.serverUrl)];
+  const dev = serverOrigins(options.devServerUrl);
+  const connect = ["'self'", ...serverOrigins(options.serverUrl), ...dev];
   if (options.allowLocalAgent ?? true) connect.push('ws://127.0.0.1:*');
+  const script = dev.length > 0 ? ["'self'", dev[0]!, "'unsafe-inline'"] : ["'self'"];
   const directives: [string, string[]][] = [
     ['default-src', ["'self'"]],
-    ['script-src', ["'self'"]],
+    ['script-src', script],
     ['style-src', ["'self'", "'unsafe-inline'"]],
     ['img-src', ["'self'", 'data:', 'blob:']],
     ['font-src', ["'self'", 'data:']],

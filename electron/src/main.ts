@@ -28,7 +28,10 @@ import { registerDeviceIpc } from './ipc.ts';
 import { isAllowedNavigation, isTrustedIpcSender, secureWebPreferences } from './window-policy.ts';
 
 const serverUrl = serverUrlFrom(process.env);
-const contentSecurityPolicy = buildContentSecurityPolicy({ serverUrl });
+const contentSecurityPolicy = buildContentSecurityPolicy({
+  serverUrl,
+  devServerUrl: process.env.EMDAD_RENDERER_URL?.trim() || null,
+});
 
 /** The built renderer (renderer/dist beside this electron/ folder, or EMDAD_RENDERER_DIST). */
 function rendererDist(): string {
