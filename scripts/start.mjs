@@ -309,7 +309,13 @@ async function main() {
     if ((await buildWorkspace('@emdad/electron', 'Electron main process and preload')) !== true) return;
     const logFile = path.join(logDir, 'electron.log');
     const log = createWriteStream(logFile, { flags: 'w' });
-    const app = spawn(binary, [path.join(root, 'electron')], {
+    // Electron refuses to run as root unless Chromium's OS sandbox is off; say so rather than fail.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot)
+      say(
+        '- Running as root: Electron is started with --no-sandbox (run npm start as a normal user to keep it).',
+      );
+    const app = spawn(binary, [...(asRoot ? ['--no-sandbox'] : []), path.join(root, 'electron')], {
       cwd: root,
       env: { ...env, EMDAD_SERVER_URL: serverUrl, EMDAD_DEVICE_PATHS: devicePaths.join(path.delimiter) },
       detached: true,

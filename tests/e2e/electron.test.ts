@@ -29,13 +29,20 @@ function electronBinary(): string | null {
 }
 
 const binary = electronBinary();
+// Electron on Linux needs a display server (run under xvfb-run in CI) and, as root, --no-sandbox.
+const hasDisplay =
+  process.platform !== 'linux' || Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
+const skipReason = !binary
+  ? 'no Electron binary here (node_modules/electron/path.txt or dist/ missing)'
+  : !hasDisplay
+    ? 'no display (set DISPLAY, e.g. run under xvfb-run)'
+    : null;
 
-if (!binary) {
-  it.skip('Electron e2e skipped: no Electron binary here (node_modules/electron/path.txt or dist/ missing)', () =>
-    undefined);
+if (skipReason) {
+  it.skip(`Electron e2e skipped: ${skipReason}`, () => undefined);
 }
 
-describe.skipIf(!binary)('Electron field app', () => {
+describe.skipIf(skipReason !== null)('Electron field app', () => {
   let app: ElectronApplication;
   let page: Page;
 
@@ -50,7 +57,7 @@ describe.skipIf(!binary)('Electron field app', () => {
     build('@emdad/electron');
     app = await _electron.launch({
       executablePath: binary!,
-      args: [path.join(root, 'electron')],
+      args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), path.join(root, 'electron')],
       env: { ...process.env, EMDAD_SERVER_URL: 'http://127.0.0.1:8799' } as Record<string, string>,
     });
     page = await app.firstWindow();
