@@ -150,7 +150,7 @@ export class AuthService {
       const res = await fetchOrNetworkError(this.fetchImpl, joinUrl(this.serverUrl, path), { ...init, headers });
       if (res.ok) return res;
       const error = await apiErrorFromResponse(res);
-      if (res.status === 401 && error.code === 'token_expired' && attempt === 0 && (await this.refresh())) continue;
+      if (res.status === 401 && attempt === 0 && (await this.refresh())) continue;
       throw error;
     }
   }

@@ -8,7 +8,8 @@
  *         the collection's conflict handler); refused rows are reported through `onRefused`
  * - live: GET  /api/replication/cases/stream (SSE read with fetch, Bearer auth); 'RESYNC' on every
  *         (re)connect makes RxDB run a checkpoint pull for whatever was missed; reconnects back off.
- * - a 401 `token_expired` calls `auth.refresh()` once and retries with the new token.
+ * - a 401 (`token_expired`, or `unauthenticated` e.g. after the server's signing keys changed) calls
+ *   `auth.refresh()` once and retries with the new token; if that fails the error is reported.
  */
 import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/replication';
 import type { RxCollection, RxReplicationPullStreamItem, RxReplicationWriteToMasterRow, WithDeleted } from 'rxdb';
@@ -132,7 +133,7 @@ export function startCaseReplication(options: StartCaseReplicationOptions): Case
     return apiError;
   };
 
-  /** One authenticated request; on 401 token_expired rotates the tokens once and retries. */
+  /** One authenticated request; on a 401 rotates the tokens once and retries. */
   async function authedFetch(url: string, init: RequestInit = {}, signal?: AbortSignal): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
       const token = await options.auth.getAccessToken();
@@ -142,7 +143,7 @@ export function startCaseReplication(options: StartCaseReplicationOptions): Case
       const res = await fetchOrNetworkError(fetchImpl, url, { ...init, headers, signal: signal ?? null });
       if (res.ok) return res;
       const error = await apiErrorFromResponse(res);
-      if (res.status === 401 && error.code === 'token_expired' && attempt === 0 && (await options.auth.refresh())) continue;
+      if (res.status === 401 && attempt === 0 && (await options.auth.refresh())) continue;
       throw error;
     }
   }
