@@ -8,7 +8,7 @@
  *   stops every child and exits 0.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -144,10 +144,11 @@ describe.skipIf(!existsSync('/usr/bin/chromium'))('npm start in browser mode', (
   const output: string[] = [];
   let port = 0;
   let simLink = '';
+  let home = '';
 
   beforeAll(async () => {
     port = await freePort();
-    const home = mkdtempSync(path.join(tmpdir(), 'emdad-start-e2e-'));
+    home = mkdtempSync(path.join(tmpdir(), 'emdad-start-e2e-'));
     simLink = path.join(home, 'ttyPINPAD');
     start = spawn(process.execPath, ['scripts/start.mjs'], {
       cwd: root,
@@ -176,6 +177,7 @@ describe.skipIf(!existsSync('/usr/bin/chromium'))('npm start in browser mode', (
       start.kill('SIGTERM');
       await exited;
     }
+    if (home) rmSync(home, { recursive: true, force: true });
   });
 
   it('prints one browser URL whose page reaches the device service, then stops cleanly', async () => {
