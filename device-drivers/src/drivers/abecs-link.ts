@@ -82,6 +82,8 @@ export class AbecsLink {
       this.record('rx', event.type === 'control' ? Uint8Array.of(event.byte) : event.raw);
       this.queue.push(event);
     }
+    // Between commands nobody reads the queue; a chattering line must not grow it without bound.
+    if (this.queue.length > 256) this.queue.splice(0, this.queue.length - 256);
     this.wake();
   };
 
@@ -89,6 +91,16 @@ export class AbecsLink {
     this.lost = error ?? ({ code: 'closed', message: 'closed' } as TransportError);
     this.wake();
   };
+
+  /** Ready for a new exchange: attached, and a loss forgotten once the port is open again. */
+  private prepare(): void {
+    this.attach();
+    if (this.lost && this.transport.isOpen) {
+      this.lost = null;
+      this.decoder.reset();
+      this.queue = [];
+    }
+  }
 
   attach(): void {
     if (this.attached) return;
@@ -212,7 +224,7 @@ export class AbecsLink {
     if (this.busy) throw new Error('AbecsLink: one command at a time');
     this.busy = true;
     this.frames = [];
-    this.attach();
+    this.prepare();
     try {
       return await this.exchange(typeof data === 'string' ? latin1(data) : data, options);
     } catch (error) {
@@ -313,7 +325,7 @@ export class AbecsLink {
    * true when the PinPad confirmed. Also the way to start a session on a PinPad in an unknown state.
    */
   async cancel(tries = this.timings.maxTries): Promise<boolean> {
-    this.attach();
+    this.prepare();
     for (let attempt = 1; attempt <= tries; attempt++) {
       this.queue = [];
       await this.write(Uint8Array.of(ABECS.CAN));

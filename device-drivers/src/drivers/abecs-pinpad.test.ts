@@ -29,6 +29,9 @@ afterEach(() => {
   for (const r of rigs.splice(0)) r.sim.detach();
 });
 
+/** The far end of a memory pair. */
+const deviceEndOf = (host: MemoryTransport) => host.peer as MemoryTransport;
+
 async function rig(scenario = 'healthy', faults: SimulatorFault[] = [], simOptions: AbecsSimulatorOptions = {}, driverOptions: AbecsDriverOptions = FAST_DRIVER): Promise<Rig> {
   const [host, device] = createMemoryPair();
   await host.open();
@@ -187,6 +190,18 @@ describe('ABECS driver against the simulator (memory pair)', () => {
     const run = driver.runCheck('keypad', ctx);
     setTimeout(() => host.unplug(), 100);
     await expect(run).rejects.toMatchObject({ code: 'DIAG-LINK-003' });
+  });
+
+  it('the same driver works again once its transport is reopened after an unplug', async () => {
+    const { driver, ctx, host, sim } = await rig();
+    await driver.open(ctx);
+    host.unplug();
+    await expect(driver.runCheck('display', ctx)).rejects.toMatchObject({ code: 'DIAG-LINK-003' });
+    host.replug();
+    await host.open();
+    sim.attach(deviceEndOf(host));
+    await driver.open(ctx);
+    expect((await driver.identify(ctx)).serialNumber).toBe('5C123456');
   });
 
   it('cancel() aborts a blocking command with CAN and the PinPad answers EOT', async () => {
