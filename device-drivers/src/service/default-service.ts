@@ -4,7 +4,6 @@
  * discovery. Electron main, the local agent and the `emdad-diag` CLI all start from here; tests
  * build `DeviceService` with fakes instead.
  */
-import { SerialPort } from 'serialport';
 import { createAbecsPinpadDriver } from '../drivers/abecs-pinpad.ts';
 import { createHidCardReaderDriver, variantForVendor } from '../drivers/hid-card-reader.ts';
 import { createPp791Driver } from '../drivers/pp791.ts';
@@ -13,7 +12,8 @@ import {
   STX_LINE_SETTINGS,
   STX_SOFT_PARITY_LINE_SETTINGS,
 } from '../diagnostics/protocols.ts';
-import { HidTransport, listHidDevices } from '../transport/hid-transport.ts';
+import { discoverDevices, listHidInterfaces } from '../transport/discovery.ts';
+import { HidTransport } from '../transport/hid-transport.ts';
 import { SerialTransport } from '../transport/serial-transport.ts';
 import type { TransportInfo } from '../transport/transport.ts';
 import { DeviceService, type DeviceServiceOptions, type SerialProtocolSupport } from './device-service.ts';
@@ -42,50 +42,15 @@ export const DEFAULT_SERIAL_PROTOCOLS: readonly SerialProtocolSupport[] = [
   },
 ];
 
-/** Serial ports as the OS lists them (ptys never appear: add those with `addPath`). */
-export async function discoverSerialPorts(): Promise<TransportInfo[]> {
-  const ports = await SerialPort.list();
-  return ports.map((p) => ({
-    kind: 'serial' as const,
-    path: p.path,
-    ...(p.vendorId ? { vendorId: p.vendorId } : {}),
-    ...(p.productId ? { productId: p.productId } : {}),
-    ...(p.serialNumber ? { serialNumber: p.serialNumber } : {}),
-    ...(p.manufacturer ? { manufacturer: p.manufacturer } : {}),
-  }));
-}
-
 /**
- * HID card readers node-hid sees. Only vendors we have a driver for are listed: every keyboard and
- * mouse is a HID device too, and a technician must not be offered those.
+ * Everything attached that Emdad can test: serial ports (with USB identity) and the HID card readers
+ * we have a driver for — every keyboard and mouse is a HID device too, and a technician must not be
+ * offered those. Either listing failing (no libudev for node-hid, say) does not hide the other.
  */
-export async function discoverHidReaders(): Promise<TransportInfo[]> {
-  const devices = await listHidDevices();
-  const out: TransportInfo[] = [];
-  for (const d of devices) {
-    if (!d.path) continue;
-    const vendorId = d.vendorId.toString(16).padStart(4, '0');
-    if (variantForVendor(vendorId) === null) continue;
-    out.push({
-      kind: 'hid',
-      path: d.path,
-      vendorId,
-      productId: d.productId.toString(16).padStart(4, '0'),
-      ...(d.serialNumber ? { serialNumber: d.serialNumber } : {}),
-      ...(d.manufacturer ? { manufacturer: d.manufacturer } : {}),
-      ...(d.product ? { product: d.product } : {}),
-    });
-  }
-  return out;
-}
-
-/** Both listings; one failing (no libudev for node-hid, say) does not hide the other. */
-export async function discoverDevices(): Promise<TransportInfo[]> {
-  const [serial, hid] = await Promise.allSettled([discoverSerialPorts(), discoverHidReaders()]);
-  return [
-    ...(serial.status === 'fulfilled' ? serial.value : []),
-    ...(hid.status === 'fulfilled' ? hid.value : []),
-  ];
+export async function discoverTestableDevices(): Promise<TransportInfo[]> {
+  return discoverDevices({
+    listHid: async () => (await listHidInterfaces()).filter((d) => variantForVendor(d.vendorId) !== null),
+  });
 }
 
 export function createDeviceService(overrides: Partial<DeviceServiceOptions> = {}): DeviceService {
@@ -111,7 +76,7 @@ export function createDeviceService(overrides: Partial<DeviceServiceOptions> = {
       createDriver: (transport) => createHidCardReaderDriver(transport),
       family: 'hid_card_reader',
     },
-    discover: discoverDevices,
+    discover: discoverTestableDevices,
     ...overrides,
   });
 }

@@ -238,3 +238,31 @@ describe('DeviceService', () => {
     expect(() => service.getRun('nope')).toThrow(/not known/);
   });
 });
+
+describe('DeviceService device watching', () => {
+  it('reports devices plugged in and pulled out between polls, with a vendor label', async () => {
+    let attached = [{ kind: 'serial' as const, path: '/dev/ttyUSB0', vendorId: '0403', productId: '6001' }];
+    const service = new DeviceService({
+      serialProtocols: [],
+      createSerialTransport: (p) => new MemoryTransport(p),
+      discover: async () => attached,
+    });
+    const changes: DeviceServiceEvent[] = [];
+    service.subscribe((e) => changes.push(e));
+    await service.startWatching({ intervalMs: 60_000 });
+    expect(changes).toEqual([]); // the first poll is the baseline
+    attached = [{ kind: 'serial', path: '/dev/ttyUSB1', vendorId: '0b00', productId: '0001' }];
+    await service.pollDevices();
+    expect(changes).toHaveLength(1);
+    const change = changes[0];
+    expect(change?.kind === 'devices_changed' && change.data.added.map((d) => [d.path, d.label])).toEqual([
+      ['/dev/ttyUSB1', 'Ingenico'],
+    ]);
+    expect(change?.kind === 'devices_changed' && change.data.removed.map((d) => [d.path, d.label])).toEqual([
+      ['/dev/ttyUSB0', 'FTDI USB-serial adapter'],
+    ]);
+    await service.pollDevices();
+    expect(changes).toHaveLength(1); // nothing changed
+    await service.shutdown();
+  });
+});

@@ -23,6 +23,7 @@ import {
   type Transport,
   type TransportInfo,
 } from '../transport/transport.ts';
+import { vendorHint } from '../transport/discovery.ts';
 import { DeviceServiceError, fromTransportError } from './errors.ts';
 
 /** A device's harmless handshake answers in well under a second; a silent port costs this per try. */
@@ -42,6 +43,8 @@ export interface DeviceListing {
   serialNumber: string | null;
   manufacturer: string | null;
   product: string | null;
+  /** A short label from the USB vendor id (e.g. "Ingenico", "FTDI USB-serial adapter"), if known. */
+  label: string | null;
   /** The session holding this port, if any. */
   sessionId: string | null;
 }
@@ -100,7 +103,9 @@ export type DeviceServiceEvent =
       at: string;
       data: { sessionId: string; path: string; error: ReturnType<DeviceServiceError['toPayload']> };
     }
-  | { kind: 'session_closed'; at: string; data: { sessionId: string; path: string } };
+  | { kind: 'session_closed'; at: string; data: { sessionId: string; path: string } }
+  /** From `startWatching`: devices plugged in or pulled out since the last poll. */
+  | { kind: 'devices_changed'; at: string; data: { added: DeviceListing[]; removed: DeviceListing[] } };
 
 export interface SerialProtocolSupport {
   protocol: 'abecs' | 'stx';
@@ -229,6 +234,7 @@ export class DeviceService {
         serialNumber: d.serialNumber ?? null,
         manufacturer: d.manufacturer ?? null,
         product: d.product ?? null,
+        label: vendorHint(d.vendorId),
         sessionId: this.sessionIdFor(d.path),
       });
     }
@@ -243,10 +249,50 @@ export class DeviceService {
         serialNumber: null,
         manufacturer: null,
         product: null,
+        label: null,
         sessionId: this.sessionIdFor(path),
       });
     }
     return out;
+  }
+
+  private watchTimer: ReturnType<typeof setInterval> | null = null;
+  private watched: Map<string, DeviceListing> | null = null;
+  private watchPoll: Promise<void> | null = null;
+
+  /**
+   * Polls the device list and emits `devices_changed` when something is plugged in or pulled out
+   * (polling works the same on every OS and for ptys). The first poll only records the baseline.
+   */
+  async startWatching(options: { intervalMs?: number } = {}): Promise<void> {
+    if (this.watchTimer) return;
+    await this.pollDevices();
+    this.watchTimer = setInterval(() => void this.pollDevices(), options.intervalMs ?? 1_000);
+    this.watchTimer.unref();
+  }
+
+  stopWatching(): void {
+    if (this.watchTimer) clearInterval(this.watchTimer);
+    this.watchTimer = null;
+    this.watched = null;
+  }
+
+  /** One poll of the watcher (exposed so tests and a "refresh" button need not wait for the timer). */
+  pollDevices(): Promise<void> {
+    this.watchPoll ??= (async () => {
+      const list = await this.listDevices();
+      const next = new Map(list.map((d) => [`${d.kind}:${d.path}`, d]));
+      const previous = this.watched;
+      this.watched = next;
+      if (previous === null) return;
+      const added = [...next].filter(([k]) => !previous.has(k)).map(([, d]) => d);
+      const removed = [...previous].filter(([k]) => !next.has(k)).map(([, d]) => d);
+      if (added.length > 0 || removed.length > 0)
+        this.emit({ kind: 'devices_changed', at: this.at(), data: { added, removed } });
+    })().finally(() => {
+      this.watchPoll = null;
+    });
+    return this.watchPoll;
   }
 
   private sessionIdFor(path: string): string | null {
@@ -566,6 +612,7 @@ export class DeviceService {
 
   /** Disconnects everything (app quitting). */
   async shutdown(): Promise<void> {
+    this.stopWatching();
     await Promise.all([...this.sessions.keys()].map((id) => this.disconnect(id).catch(() => undefined)));
   }
 }
