@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'domain', include: ['domain/src/**/*.test.ts'], environment: 'node' } },
+      { test: { name: 'domain', include: ['domain/src/**/*.test.ts', 'fixtures/src/**/*.test.ts'], environment: 'node' } },
       { test: { name: 'device-drivers', include: ['device-drivers/src/**/*.test.ts'], environment: 'node', testTimeout: 30_000 } },
       {
         test: {

@@ -21,7 +21,13 @@ describe('case state machine', () => {
     for (const status of CASE_STATUSES) {
       const seen = new Set([status]);
       const queue = [status];
-      while (queue.length) for (const next of allowedCaseTransitions(queue.shift()!)) if (!seen.has(next)) (seen.add(next), queue.push(next));
+      while (queue.length) {
+        for (const next of allowedCaseTransitions(queue.shift()!)) {
+          if (seen.has(next)) continue;
+          seen.add(next);
+          queue.push(next);
+        }
+      }
       expect(seen.has('closed'), status).toBe(true);
       if (status !== 'new') expect(seen.has('new'), status).toBe(false);
     }
