@@ -22,20 +22,35 @@ export function errorBody(code: ErrorCode, message: string, details?: unknown): 
 function fromFastifyError(error: FastifyError): { status: number; code: ErrorCode; message: string } | null {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { status: 413, code: 'payload_too_large', message: 'The request body is larger than this route accepts.' };
+      return {
+        status: 413,
+        code: 'payload_too_large',
+        message: 'The request body is larger than this route accepts.',
+      };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { status: 400, code: 'bad_request', message: 'The request body is not valid JSON.' };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { status: 415, code: 'bad_request', message: 'Send the request body as application/json.' };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return { status: 400, code: 'bad_request', message: 'The Content-Length header does not match the body.' };
+      return {
+        status: 400,
+        code: 'bad_request',
+        message: 'The Content-Length header does not match the body.',
+      };
     default:
       break;
   }
-  if (error.validation) return { status: 400, code: 'validation_failed', message: `Invalid request: ${error.message}` };
-  if (error.statusCode === 429) return { status: 429, code: 'rate_limited', message: 'Too many requests from this address; wait a minute.' };
-  if (error.statusCode === 413) return { status: 413, code: 'payload_too_large', message: 'The request body is too large.' };
+  if (error.validation)
+    return { status: 400, code: 'validation_failed', message: `Invalid request: ${error.message}` };
+  if (error.statusCode === 429)
+    return {
+      status: 429,
+      code: 'rate_limited',
+      message: 'Too many requests from this address; wait a minute.',
+    };
+  if (error.statusCode === 413)
+    return { status: 413, code: 'payload_too_large', message: 'The request body is too large.' };
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return { status: error.statusCode, code: 'bad_request', message: error.message };
   }

@@ -1,16 +1,30 @@
 // The fixtures package has no vitest project of its own; its consistency checks run with the server that seeds from it.
 import { CASE_PRIORITIES, ROLES } from '@emdad/domain';
 import { describe, expect, it } from 'vitest';
-import { BRANCH_IDS, EQUIPMENT_IDS, MERCHANT_IDS, TEMPLATE_IDS, USER_IDS, branches, caseTemplates, demoUsers, equipment, merchants, regions } from '@emdad/fixtures';
+import {
+  BRANCH_IDS,
+  EQUIPMENT_IDS,
+  MERCHANT_IDS,
+  TEMPLATE_IDS,
+  USER_IDS,
+  branches,
+  caseTemplates,
+  demoUsers,
+  equipment,
+  merchants,
+  regions,
+} from '@emdad/fixtures';
 
-const hasBothNames = (n: { fa: string; en: string }) => /[\u0600-\u06FF]/.test(n.fa) && /^[\x20-\x7E]+$/.test(n.en);
+const hasBothNames = (n: { fa: string; en: string }) =>
+  /[\u0600-\u06FF]/.test(n.fa) && /^[\x20-\x7E]+$/.test(n.en);
 
 describe('demo fixtures', () => {
   it('has a user for every role, with Persian and English names and unique usernames', () => {
     for (const role of ROLES) expect(demoUsers.some((u) => u.role === role)).toBe(true);
     expect(new Set(demoUsers.map((u) => u.username)).size).toBe(demoUsers.length);
     for (const u of demoUsers) expect(hasBothNames(u.displayName)).toBe(true);
-    for (const u of demoUsers.filter((x) => x.role === 'branch_staff')) expect(branches.map((b) => b.id)).toContain(u.branchId);
+    for (const u of demoUsers.filter((x) => x.role === 'branch_staff'))
+      expect(branches.map((b) => b.id)).toContain(u.branchId);
   });
 
   it('has 2 branches, 20 merchants with 1-2 terminals each, and 10 templates, all consistent', () => {

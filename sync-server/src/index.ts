@@ -1,4 +1,10 @@
-export { createSyncServer, DEFAULT_RENDERER_DIST, SERVER_VERSION, type SyncServer, type SyncServerOptions } from './server.ts';
+export {
+  createSyncServer,
+  DEFAULT_RENDERER_DIST,
+  SERVER_VERSION,
+  type SyncServer,
+  type SyncServerOptions,
+} from './server.ts';
 export { openDatabase, type DatabaseOptions, type Db, type Queryable } from './db/index.ts';
 export { runMigrations, MIGRATIONS } from './db/migrations.ts';
 export { seedDemoData } from './seed.ts';

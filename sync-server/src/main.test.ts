@@ -13,7 +13,15 @@ describe('npm start (src/main.ts)', () => {
   it('starts on PGlite in EMDAD_DATA_DIR with the demo data, prints its URL, and stops cleanly on SIGTERM', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: packageDir,
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', EMDAD_DATA_DIR: join(dataDir, 'pglite'), EMDAD_SEED: 'demo', EMDAD_LOG_LEVEL: 'warn', DATABASE_URL: '' },
+      env: {
+        ...process.env,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        EMDAD_DATA_DIR: join(dataDir, 'pglite'),
+        EMDAD_SEED: 'demo',
+        EMDAD_LOG_LEVEL: 'warn',
+        DATABASE_URL: '',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -39,7 +47,11 @@ describe('npm start (src/main.ts)', () => {
       const login = await fetch(`${url}/api/auth/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'tech1', password: 'Emdad-tech1-1404', installId: 'install-main-test' }),
+        body: JSON.stringify({
+          username: 'tech1',
+          password: 'Emdad-tech1-1404',
+          installId: 'install-main-test',
+        }),
       });
       expect(login.status).toBe(200);
     } finally {

@@ -3,7 +3,8 @@
  *   PORT (8787), HOST (127.0.0.1), DATABASE_URL (a real PostgreSQL; otherwise embedded PGlite in
  *   EMDAD_DATA_DIR, default $XDG_DATA_HOME/emdad-field or ~/.local/share/emdad-field),
  *   EMDAD_SEED (demo | none; default demo), EMDAD_RENDERER_DIST (built console to serve at /),
- *   EMDAD_ACCESS_TOKEN_TTL_SECONDS (900), EMDAD_LOG_LEVEL (info).
+ *   EMDAD_ACCESS_TOKEN_TTL_SECONDS (900), EMDAD_LOGIN_RATE_LIMIT (login attempts per IP per minute, 30),
+ *   EMDAD_LOG_LEVEL (info).
  */
 import { join } from 'node:path';
 import { defaultDataDir } from './config.ts';
@@ -17,16 +18,20 @@ async function main(): Promise<void> {
   const dataDir = env.EMDAD_DATA_DIR?.trim() || join(defaultDataDir(env), 'pglite');
   const seed = (env.EMDAD_SEED ?? 'demo') === 'demo' ? 'demo' : false;
   const ttl = env.EMDAD_ACCESS_TOKEN_TTL_SECONDS ? Number(env.EMDAD_ACCESS_TOKEN_TTL_SECONDS) : undefined;
+  const loginRate = env.EMDAD_LOGIN_RATE_LIMIT ? Number(env.EMDAD_LOGIN_RATE_LIMIT) : undefined;
 
   const server = await createSyncServer({
     database: databaseUrl ? { kind: 'postgres', url: databaseUrl } : { kind: 'pglite', dataDir },
     seed,
     ...(ttl ? { accessTokenTtlSeconds: ttl } : {}),
+    ...(loginRate ? { loginRateLimitPerMinute: loginRate } : {}),
     logger: { level: env.EMDAD_LOG_LEVEL ?? 'info' },
   });
   const address = await server.app.listen({ port, host });
   const where = databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${dataDir}`;
-  console.log(`Emdad sync server listening on ${address} — database: ${where}${seed ? ', demo data loaded (see fixtures/README.md)' : ''}`);
+  console.log(
+    `Emdad sync server listening on ${address} — database: ${where}${seed ? ', demo data loaded (see fixtures/README.md)' : ''}`,
+  );
 
   let stopping = false;
   const stop = (signal: string) => {

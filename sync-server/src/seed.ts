@@ -8,22 +8,43 @@ export async function seedDemoData(db: Db): Promise<void> {
   const existing = new Set((await db.query<{ id: string }>('SELECT id FROM users')).map((r) => r.id));
   // Hash outside the transaction (argon2 is slow on purpose); only accounts that do not exist yet.
   const newHashes = new Map<string, string>();
-  for (const user of demoUsers) if (!existing.has(user.id)) newHashes.set(user.id, await hashPassword(user.password));
+  for (const user of demoUsers)
+    if (!existing.has(user.id)) newHashes.set(user.id, await hashPassword(user.password));
 
   await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEYS.seed]);
     const upsert = (table: string, columns: string[], values: unknown[]) => {
-      const placeholders = columns.map((c, i) => (c === 'doc' || c === 'region_ids' ? `$${i + 1}::jsonb` : `$${i + 1}`));
+      const placeholders = columns.map((c, i) =>
+        c === 'doc' || c === 'region_ids' ? `$${i + 1}::jsonb` : `$${i + 1}`,
+      );
       const updates = columns.filter((c) => c !== 'id').map((c) => `${c} = EXCLUDED.${c}`);
-      return tx.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${placeholders.join(', ')}) ON CONFLICT (id) DO UPDATE SET ${updates.join(', ')}`, values);
+      return tx.query(
+        `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${placeholders.join(', ')}) ON CONFLICT (id) DO UPDATE SET ${updates.join(', ')}`,
+        values,
+      );
     };
     for (const r of regions) await upsert('regions', ['id', 'doc'], [r.id, JSON.stringify(r)]);
-    for (const b of branches) await upsert('branches', ['id', 'region_id', 'doc'], [b.id, b.regionId, JSON.stringify(b)]);
+    for (const b of branches)
+      await upsert('branches', ['id', 'region_id', 'doc'], [b.id, b.regionId, JSON.stringify(b)]);
     for (const t of caseTemplates) await upsert('case_templates', ['id', 'doc'], [t.id, JSON.stringify(t)]);
-    for (const m of merchants) await upsert('merchants', ['id', 'branch_id', 'region_id', 'doc'], [m.id, m.branchId, m.regionId, JSON.stringify(m)]);
-    for (const e of equipment) await upsert('equipment', ['id', 'merchant_id', 'doc'], [e.id, e.merchantId, JSON.stringify(e)]);
+    for (const m of merchants)
+      await upsert(
+        'merchants',
+        ['id', 'branch_id', 'region_id', 'doc'],
+        [m.id, m.branchId, m.regionId, JSON.stringify(m)],
+      );
+    for (const e of equipment)
+      await upsert('equipment', ['id', 'merchant_id', 'doc'], [e.id, e.merchantId, JSON.stringify(e)]);
     for (const u of demoUsers) {
-      const profile = [u.username, u.role, u.displayName.fa, u.displayName.en, u.branchId, JSON.stringify(u.regionIds), u.teamId];
+      const profile = [
+        u.username,
+        u.role,
+        u.displayName.fa,
+        u.displayName.en,
+        u.branchId,
+        JSON.stringify(u.regionIds),
+        u.teamId,
+      ];
       const hash = newHashes.get(u.id);
       if (hash) {
         // ON CONFLICT: another instance seeded it between our read and this lock; keep its hash.

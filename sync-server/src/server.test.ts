@@ -16,7 +16,9 @@ describe('server lifecycle on a PGlite data directory', () => {
     const first = await createSyncServer({ database: { kind: 'pglite', dataDir }, seed: 'demo' });
     const session = await login(first.app, 'branch1', 'install-restart-1');
     const doc = newCase(session);
-    expect((await push(first.app, session, [{ newDocumentState: doc, assumedMasterState: null }])).body.refused).toEqual([]);
+    expect(
+      (await push(first.app, session, [{ newDocumentState: doc, assumedMasterState: null }])).body.refused,
+    ).toEqual([]);
     await first.close();
 
     const second = await createSyncServer({ database: { kind: 'pglite', dataDir }, seed: 'demo' });
@@ -28,7 +30,9 @@ describe('server lifecycle on a PGlite data directory', () => {
       const counts = await second.db.query<{ migrations: unknown; users: unknown; keys: unknown }>(
         'SELECT (SELECT count(*) FROM schema_migrations) AS migrations, (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM signing_keys) AS keys',
       );
-      expect(counts[0] && [Number(counts[0].migrations), Number(counts[0].users), Number(counts[0].keys)]).toEqual([1, 6, 1]);
+      expect(
+        counts[0] && [Number(counts[0].migrations), Number(counts[0].users), Number(counts[0].keys)],
+      ).toEqual([1, 6, 1]);
     } finally {
       await second.close();
     }
@@ -44,18 +48,34 @@ const postgres = backends().find((b) => b.name === 'postgres');
 describe.skipIf(!postgres)('several instances on one PostgreSQL', () => {
   it('start together: migrations, signing key and seed are applied exactly once', async () => {
     const database = await postgres!.freshDatabase('concurrent_start');
-    const servers = await Promise.all([1, 2, 3].map(() => createSyncServer({ database, seed: 'demo', loginRateLimitPerMinute: 1000 })));
+    const servers = await Promise.all(
+      [1, 2, 3].map(() => createSyncServer({ database, seed: 'demo', loginRateLimitPerMinute: 1000 })),
+    );
     try {
       const counts = await servers[0]!.db.query<{ migrations: unknown; users: unknown; keys: unknown }>(
         'SELECT (SELECT count(*) FROM schema_migrations) AS migrations, (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM signing_keys) AS keys',
       );
-      expect(counts[0] && [Number(counts[0].migrations), Number(counts[0].users), Number(counts[0].keys)]).toEqual([1, 6, 1]);
+      expect(
+        counts[0] && [Number(counts[0].migrations), Number(counts[0].users), Number(counts[0].keys)],
+      ).toEqual([1, 6, 1]);
 
       // Concurrent pushes through different instances: each transaction gets its own stamp, nothing is lost.
-      const sessions = await Promise.all(servers.map((s, i) => login(s.app, 'super1', `install-concurrent-${i}`)));
-      const batches = Array.from({ length: 12 }, (_, i) => ({ server: servers[i % 3]!, session: sessions[i % 3]!, docs: Array.from({ length: 4 }, () => newCase(sessions[i % 3]!)) }));
+      const sessions = await Promise.all(
+        servers.map((s, i) => login(s.app, 'super1', `install-concurrent-${i}`)),
+      );
+      const batches = Array.from({ length: 12 }, (_, i) => ({
+        server: servers[i % 3]!,
+        session: sessions[i % 3]!,
+        docs: Array.from({ length: 4 }, () => newCase(sessions[i % 3]!)),
+      }));
       const results = await Promise.all(
-        batches.map((b) => push(b.server.app, b.session, b.docs.map((doc) => ({ newDocumentState: doc, assumedMasterState: null })))),
+        batches.map((b) =>
+          push(
+            b.server.app,
+            b.session,
+            b.docs.map((doc) => ({ newDocumentState: doc, assumedMasterState: null })),
+          ),
+        ),
       );
       for (const result of results) expect(result.body).toEqual({ conflicts: [], refused: [] });
       const { documents } = await pullAll(servers[1]!.app, sessions[1]!, 7);
@@ -74,7 +94,10 @@ describe('central console and HTTP edges', () => {
   it('serves the built renderer with an SPA fallback while API paths stay JSON', async () => {
     const dist = join(scratch, 'dist');
     mkdirSync(join(dist, 'assets'), { recursive: true });
-    writeFileSync(join(dist, 'index.html'), '<!doctype html><html lang="fa" dir="rtl"><title>امداد</title><div id="root"></div></html>');
+    writeFileSync(
+      join(dist, 'index.html'),
+      '<!doctype html><html lang="fa" dir="rtl"><title>امداد</title><div id="root"></div></html>',
+    );
     writeFileSync(join(dist, 'assets', 'app.js'), 'console.log("console");');
     const server = await createSyncServer({ database: { kind: 'pglite' }, rendererDist: dist });
     try {
@@ -101,7 +124,11 @@ describe('central console and HTTP edges', () => {
       const preflight = await server.app.inject({
         method: 'OPTIONS',
         url: '/api/replication/cases/push',
-        headers: { origin: 'http://127.0.0.1:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+        headers: {
+          origin: 'http://127.0.0.1:5173',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type',
+        },
       });
       expect(preflight.statusCode).toBe(204);
       expect(preflight.headers['access-control-allow-origin']).toBe('*');
@@ -115,7 +142,9 @@ describe('central console and HTTP edges', () => {
   });
 
   it('grows the delay after each failed login and caps it', () => {
-    expect([0, 1, 2, 3, 4, 5, 10].map((n) => failureDelayMs(n, 2000))).toEqual([0, 250, 500, 1000, 2000, 2000, 2000]);
+    expect([0, 1, 2, 3, 4, 5, 10].map((n) => failureDelayMs(n, 2000))).toEqual([
+      0, 250, 500, 1000, 2000, 2000, 2000,
+    ]);
     expect(failureDelayMs(3, 100)).toBe(100);
   });
 
@@ -126,7 +155,11 @@ describe('central console and HTTP edges', () => {
       await server.db.query('UPDATE installs SET revoked_at = 1 WHERE id = $1', ['install-to-revoke']);
       const me = await server.app.inject({ method: 'GET', url: '/api/me', headers: bearer(session) });
       expect(me.statusCode).toBe(401);
-      const relogin = await server.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'tech1', password: 'Emdad-tech1-1404', installId: 'install-to-revoke' } });
+      const relogin = await server.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        payload: { username: 'tech1', password: 'Emdad-tech1-1404', installId: 'install-to-revoke' },
+      });
       expect(relogin.statusCode).toBe(403);
       expect(relogin.json().error.code).toBe('forbidden');
     } finally {

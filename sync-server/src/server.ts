@@ -50,7 +50,9 @@ export interface SyncServer {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const SERVER_VERSION: string = (JSON.parse(readFileSync(join(here, '..', 'package.json'), 'utf8')) as { version: string }).version;
+export const SERVER_VERSION: string = (
+  JSON.parse(readFileSync(join(here, '..', 'package.json'), 'utf8')) as { version: string }
+).version;
 export const DEFAULT_RENDERER_DIST = resolve(here, '..', '..', 'renderer', 'dist');
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -72,13 +74,21 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
   try {
     await runMigrations(db);
     if (options.seed === 'demo') await seedDemoData(db);
-    const tokens = await createTokenService(db, { now, accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 15 * 60 });
+    const tokens = await createTokenService(db, {
+      now,
+      accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 15 * 60,
+    });
     await dummyPasswordHash();
     hub = new ChangeHub(db);
     await hub.start();
 
     // forceCloseConnections: on shutdown, live streams and idle keep-alive sockets are cut (clients reconnect and RESYNC).
-    const app = Fastify({ logger: options.logger ?? false, bodyLimit: DEFAULT_BODY_LIMIT_BYTES, trustProxy: false, forceCloseConnections: true });
+    const app = Fastify({
+      logger: options.logger ?? false,
+      bodyLimit: DEFAULT_BODY_LIMIT_BYTES,
+      trustProxy: false,
+      forceCloseConnections: true,
+    });
     installErrorHandlers(app);
     const cors = options.cors ?? true;
     if (cors) {
@@ -108,12 +118,16 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
     });
 
     // The central console: the same renderer, served with an SPA fallback. API paths stay JSON 404s.
-    const dist = options.rendererDist === false ? null : (options.rendererDist ?? process.env.EMDAD_RENDERER_DIST ?? DEFAULT_RENDERER_DIST);
+    const dist =
+      options.rendererDist === false
+        ? null
+        : (options.rendererDist ?? process.env.EMDAD_RENDERER_DIST ?? DEFAULT_RENDERER_DIST);
     const serveConsole = dist !== null && existsSync(join(dist, 'index.html'));
     if (serveConsole) await app.register(fastifyStatic, { root: dist, prefix: '/', index: ['index.html'] });
     app.setNotFoundHandler((request, reply) => {
       const path = request.url.split('?')[0] ?? '/';
-      if (serveConsole && request.method === 'GET' && !isApiPath(path)) return reply.type('text/html').sendFile('index.html');
+      if (serveConsole && request.method === 'GET' && !isApiPath(path))
+        return reply.type('text/html').sendFile('index.html');
       return reply.status(404).send(errorBody('not_found', `No route ${request.method} ${path}.`));
     });
     await app.ready();

@@ -3,7 +3,15 @@
  * against, a controllable clock, and small clients over `app.inject`.
  */
 import { randomUUID } from 'node:crypto';
-import { formatTrackingCode, type AuthSession, type CaseDoc, type PullResponse, type PushResponse, type PushRow, type WireDoc } from '@emdad/domain';
+import {
+  formatTrackingCode,
+  type AuthSession,
+  type CaseDoc,
+  type PullResponse,
+  type PushResponse,
+  type PushRow,
+  type WireDoc,
+} from '@emdad/domain';
 import { BRANCH_IDS, TEMPLATE_IDS, demoUser } from '@emdad/fixtures';
 import type { FastifyInstance } from 'fastify';
 import type { DatabaseOptions } from './db/index.ts';
@@ -42,7 +50,11 @@ export function backends(): Backend[] {
 }
 
 /** A clock tests move by hand. */
-export function manualClock(start = Date.parse('2026-11-23T08:00:00.000Z')): { now: () => number; set(ms: number): void; advance(ms: number): void } {
+export function manualClock(start = Date.parse('2026-11-23T08:00:00.000Z')): {
+  now: () => number;
+  set(ms: number): void;
+  advance(ms: number): void;
+} {
   let current = start;
   return {
     now: () => current,
@@ -55,11 +67,22 @@ export function manualClock(start = Date.parse('2026-11-23T08:00:00.000Z')): { n
   };
 }
 
-export const bearer = (session: { accessToken: string }) => ({ authorization: `Bearer ${session.accessToken}` });
+export const bearer = (session: { accessToken: string }) => ({
+  authorization: `Bearer ${session.accessToken}`,
+});
 
-export async function login(app: FastifyInstance, username: string, installId = `install-${username}-${randomUUID().slice(0, 8)}`): Promise<AuthSession> {
-  const response = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password: demoUser(username).password, installId } });
-  if (response.statusCode !== 200) throw new Error(`login ${username} failed: ${response.statusCode} ${response.body}`);
+export async function login(
+  app: FastifyInstance,
+  username: string,
+  installId = `install-${username}-${randomUUID().slice(0, 8)}`,
+): Promise<AuthSession> {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/api/auth/login',
+    payload: { username, password: demoUser(username).password, installId },
+  });
+  if (response.statusCode !== 200)
+    throw new Error(`login ${username} failed: ${response.statusCode} ${response.body}`);
   return response.json<AuthSession>();
 }
 
@@ -92,28 +115,53 @@ export function newCase(session: AuthSession, overrides: Partial<CaseDoc> = {}):
 }
 
 /** The next local version of a case, as a client would push it after an edit. */
-export function edited(doc: WireDoc<CaseDoc>, changes: Partial<CaseDoc>, updatedAt = new Date(Date.parse(doc.updatedAt) + 60_000).toISOString()): WireDoc<CaseDoc> {
+export function edited(
+  doc: WireDoc<CaseDoc>,
+  changes: Partial<CaseDoc>,
+  updatedAt = new Date(Date.parse(doc.updatedAt) + 60_000).toISOString(),
+): WireDoc<CaseDoc> {
   return { ...doc, ...changes, updatedAt };
 }
 
 export async function push(app: FastifyInstance, session: AuthSession, rows: PushRow<CaseDoc>[]) {
-  const response = await app.inject({ method: 'POST', url: '/api/replication/cases/push', headers: bearer(session), payload: rows });
-  return { status: response.statusCode, body: response.json<PushResponse<CaseDoc> & { error?: { code: string; message: string } }>() };
+  const response = await app.inject({
+    method: 'POST',
+    url: '/api/replication/cases/push',
+    headers: bearer(session),
+    payload: rows,
+  });
+  return {
+    status: response.statusCode,
+    body: response.json<PushResponse<CaseDoc> & { error?: { code: string; message: string } }>(),
+  };
 }
 
-export async function pull(app: FastifyInstance, session: AuthSession, checkpoint: { serverUpdatedAt: number; id: string } | null, limit = 100) {
+export async function pull(
+  app: FastifyInstance,
+  session: AuthSession,
+  checkpoint: { serverUpdatedAt: number; id: string } | null,
+  limit = 100,
+) {
   const query = new URLSearchParams({ limit: String(limit) });
   if (checkpoint) {
     query.set('serverUpdatedAt', String(checkpoint.serverUpdatedAt));
     query.set('id', checkpoint.id);
   }
-  const response = await app.inject({ method: 'GET', url: `/api/replication/cases/pull?${query}`, headers: bearer(session) });
+  const response = await app.inject({
+    method: 'GET',
+    url: `/api/replication/cases/pull?${query}`,
+    headers: bearer(session),
+  });
   if (response.statusCode !== 200) throw new Error(`pull failed: ${response.statusCode} ${response.body}`);
   return response.json<PullResponse<CaseDoc>>();
 }
 
 /** Pulls everything visible, page by page, from the beginning. */
-export async function pullAll(app: FastifyInstance, session: AuthSession, limit = 100): Promise<{ documents: WireDoc<CaseDoc>[]; pages: number }> {
+export async function pullAll(
+  app: FastifyInstance,
+  session: AuthSession,
+  limit = 100,
+): Promise<{ documents: WireDoc<CaseDoc>[]; pages: number }> {
   const documents: WireDoc<CaseDoc>[] = [];
   let checkpoint: { serverUpdatedAt: number; id: string } | null = null;
   for (let pages = 1; pages < 10_000; pages++) {
@@ -126,6 +174,13 @@ export async function pullAll(app: FastifyInstance, session: AuthSession, limit 
 }
 
 export async function getCaseById(app: FastifyInstance, session: AuthSession, id: string) {
-  const response = await app.inject({ method: 'GET', url: `/api/cases/${encodeURIComponent(id)}`, headers: bearer(session) });
-  return { status: response.statusCode, body: response.json<WireDoc<CaseDoc> & { error?: { code: string } }>() };
+  const response = await app.inject({
+    method: 'GET',
+    url: `/api/cases/${encodeURIComponent(id)}`,
+    headers: bearer(session),
+  });
+  return {
+    status: response.statusCode,
+    body: response.json<WireDoc<CaseDoc> & { error?: { code: string } }>(),
+  };
 }

@@ -8,7 +8,8 @@ export interface StoredUser extends UserProfile {
   disabled: boolean;
 }
 
-const USER_COLUMNS = 'id, username, password_hash, role, display_name_fa, display_name_en, branch_id, region_ids, team_id, disabled_at';
+const USER_COLUMNS =
+  'id, username, password_hash, role, display_name_fa, display_name_en, branch_id, region_ids, team_id, disabled_at';
 
 function toUser(row: Record<string, unknown>): StoredUser {
   return {
@@ -25,11 +26,21 @@ function toUser(row: Record<string, unknown>): StoredUser {
 }
 
 export function toProfile(user: StoredUser): UserProfile {
-  return { id: user.id, username: user.username, displayName: user.displayName, role: user.role, branchId: user.branchId, regionIds: user.regionIds, teamId: user.teamId };
+  return {
+    id: user.id,
+    username: user.username,
+    displayName: user.displayName,
+    role: user.role,
+    branchId: user.branchId,
+    regionIds: user.regionIds,
+    teamId: user.teamId,
+  };
 }
 
 export async function findUserByUsername(db: Queryable, username: string): Promise<StoredUser | null> {
-  const rows = await db.query(`SELECT ${USER_COLUMNS} FROM users WHERE lower(username) = lower($1)`, [username]);
+  const rows = await db.query(`SELECT ${USER_COLUMNS} FROM users WHERE lower(username) = lower($1)`, [
+    username,
+  ]);
   return rows[0] ? toUser(rows[0]) : null;
 }
 
@@ -49,13 +60,27 @@ export interface InstallRecord {
  * so tracking codes minted offline on different installs can never collide); later sign-ins from the
  * same install keep their prefix.
  */
-export async function enrolInstall(db: Queryable, input: { installId: string; userId: string; label?: string | undefined; now: number }): Promise<InstallRecord> {
+export async function enrolInstall(
+  db: Queryable,
+  input: { installId: string; userId: string; label?: string | undefined; now: number },
+): Promise<InstallRecord> {
   await db.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEYS.installs]);
-  const existing = await db.query<{ id: string; tracking_prefix: string; revoked_at: unknown }>('SELECT id, tracking_prefix, revoked_at FROM installs WHERE id = $1', [input.installId]);
+  const existing = await db.query<{ id: string; tracking_prefix: string; revoked_at: unknown }>(
+    'SELECT id, tracking_prefix, revoked_at FROM installs WHERE id = $1',
+    [input.installId],
+  );
   const found = existing[0];
   if (found) {
-    if (found.revoked_at != null) throw new ApiError(403, 'forbidden', 'This install has been revoked; an administrator must enrol it again.');
-    await db.query('UPDATE installs SET user_id = $2, last_seen_at = $3, label = COALESCE($4, label) WHERE id = $1', [input.installId, input.userId, input.now, input.label ?? null]);
+    if (found.revoked_at != null)
+      throw new ApiError(
+        403,
+        'forbidden',
+        'This install has been revoked; an administrator must enrol it again.',
+      );
+    await db.query(
+      'UPDATE installs SET user_id = $2, last_seen_at = $3, label = COALESCE($4, label) WHERE id = $1',
+      [input.installId, input.userId, input.now, input.label ?? null],
+    );
     return { id: found.id, trackingPrefix: found.tracking_prefix, revoked: false };
   }
   const next = await db.query<{ n: number }>('SELECT COALESCE(MAX(prefix_number), 0) + 1 AS n FROM installs');
@@ -69,7 +94,10 @@ export async function enrolInstall(db: Queryable, input: { installId: string; us
 }
 
 export async function findInstall(db: Queryable, installId: string): Promise<InstallRecord | null> {
-  const rows = await db.query<{ id: string; tracking_prefix: string; revoked_at: unknown }>('SELECT id, tracking_prefix, revoked_at FROM installs WHERE id = $1', [installId]);
+  const rows = await db.query<{ id: string; tracking_prefix: string; revoked_at: unknown }>(
+    'SELECT id, tracking_prefix, revoked_at FROM installs WHERE id = $1',
+    [installId],
+  );
   const row = rows[0];
   return row ? { id: row.id, trackingPrefix: row.tracking_prefix, revoked: row.revoked_at != null } : null;
 }

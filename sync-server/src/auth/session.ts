@@ -11,14 +11,29 @@ export interface Caller {
 }
 
 /** Reads `Authorization: Bearer <access token>` and resolves the signed-in user and install. */
-export async function requireCaller(request: FastifyRequest, db: Queryable, tokens: TokenService): Promise<Caller> {
+export async function requireCaller(
+  request: FastifyRequest,
+  db: Queryable,
+  tokens: TokenService,
+): Promise<Caller> {
   const header = request.headers.authorization;
   const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-  if (!match?.[1]) throw new ApiError(401, 'unauthenticated', 'Sign in first: send the access token as "Authorization: Bearer <token>".');
+  if (!match?.[1])
+    throw new ApiError(
+      401,
+      'unauthenticated',
+      'Sign in first: send the access token as "Authorization: Bearer <token>".',
+    );
   const claims = await tokens.verifyAccessToken(match[1]);
   const user = await findUserById(db, claims.sub);
-  if (!user || user.disabled) throw new ApiError(401, 'unauthenticated', 'This account no longer exists or has been disabled.');
+  if (!user || user.disabled)
+    throw new ApiError(401, 'unauthenticated', 'This account no longer exists or has been disabled.');
   const install = await findInstall(db, claims.install);
-  if (!install || install.revoked) throw new ApiError(401, 'unauthenticated', 'This install has been revoked; sign in again on an enrolled install.');
+  if (!install || install.revoked)
+    throw new ApiError(
+      401,
+      'unauthenticated',
+      'This install has been revoked; sign in again on an enrolled install.',
+    );
   return { user, claims, install: { id: install.id, trackingPrefix: install.trackingPrefix } };
 }

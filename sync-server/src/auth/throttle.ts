@@ -22,9 +22,15 @@ export interface ThrottleState {
 }
 
 export async function readThrottle(db: Queryable, username: string): Promise<ThrottleState> {
-  const rows = await db.query<{ failures: number; locked_until: unknown }>('SELECT failures, locked_until FROM login_throttle WHERE username = $1', [username]);
+  const rows = await db.query<{ failures: number; locked_until: unknown }>(
+    'SELECT failures, locked_until FROM login_throttle WHERE username = $1',
+    [username],
+  );
   const row = rows[0];
-  return { failures: row ? Number(row.failures) : 0, lockedUntil: row?.locked_until == null ? null : toNumber(row.locked_until) };
+  return {
+    failures: row ? Number(row.failures) : 0,
+    lockedUntil: row?.locked_until == null ? null : toNumber(row.locked_until),
+  };
 }
 
 /** Records one failure atomically; returns the state after it (locked when the limit is reached). */
@@ -42,7 +48,10 @@ export async function recordFailure(db: Queryable, username: string, now: number
   const failures = Number(rows[0]?.failures ?? 1);
   if (failures >= LOCK_AFTER_FAILURES) {
     const lockedUntil = now + LOCK_DURATION_MS;
-    await db.query('UPDATE login_throttle SET locked_until = $2 WHERE username = $1', [username, lockedUntil]);
+    await db.query('UPDATE login_throttle SET locked_until = $2 WHERE username = $1', [
+      username,
+      lockedUntil,
+    ]);
     return { failures, lockedUntil };
   }
   return { failures, lockedUntil: null };

@@ -5,7 +5,15 @@
  * that was already rotated revokes its whole family (RFC 9700 §4.14.2, refresh token rotation).
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { SignJWT, errors as joseErrors, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK } from 'jose';
+import {
+  SignJWT,
+  errors as joseErrors,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  type JWK,
+} from 'jose';
 import type { Role } from '@emdad/domain';
 import type { Db, Queryable } from '../db/index.ts';
 import { toNumber } from '../db/index.ts';
@@ -24,33 +32,50 @@ export interface AccessClaims {
 }
 
 export interface TokenService {
-  signAccessToken(claims: { sub: string; role: Role; install: string }): Promise<{ token: string; expiresAt: number }>;
+  signAccessToken(claims: {
+    sub: string;
+    role: Role;
+    install: string;
+  }): Promise<{ token: string; expiresAt: number }>;
   /** Throws ApiError 401 `token_expired` or `unauthenticated`. */
   verifyAccessToken(token: string): Promise<AccessClaims>;
 }
 
 type KeyLike = Awaited<ReturnType<typeof importJWK>>;
 
-async function loadOrCreateKeys(db: Db, now: number): Promise<{ privateKey: KeyLike; publicKey: KeyLike; kid: string }> {
+async function loadOrCreateKeys(
+  db: Db,
+  now: number,
+): Promise<{ privateKey: KeyLike; publicKey: KeyLike; kid: string }> {
   const row = await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEYS.signingKeys]);
-    const existing = await tx.query<{ id: string; private_jwk: JWK; public_jwk: JWK }>('SELECT id, private_jwk, public_jwk FROM signing_keys ORDER BY created_at DESC LIMIT 1');
+    const existing = await tx.query<{ id: string; private_jwk: JWK; public_jwk: JWK }>(
+      'SELECT id, private_jwk, public_jwk FROM signing_keys ORDER BY created_at DESC LIMIT 1',
+    );
     if (existing[0]) return existing[0];
     const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-    const created = { id: randomUUID(), private_jwk: await exportJWK(pair.privateKey), public_jwk: await exportJWK(pair.publicKey) };
-    await tx.query('INSERT INTO signing_keys (id, algorithm, private_jwk, public_jwk, created_at) VALUES ($1, $2, $3::jsonb, $4::jsonb, $5)', [
-      created.id,
-      'EdDSA',
-      JSON.stringify(created.private_jwk),
-      JSON.stringify(created.public_jwk),
-      now,
-    ]);
+    const created = {
+      id: randomUUID(),
+      private_jwk: await exportJWK(pair.privateKey),
+      public_jwk: await exportJWK(pair.publicKey),
+    };
+    await tx.query(
+      'INSERT INTO signing_keys (id, algorithm, private_jwk, public_jwk, created_at) VALUES ($1, $2, $3::jsonb, $4::jsonb, $5)',
+      [created.id, 'EdDSA', JSON.stringify(created.private_jwk), JSON.stringify(created.public_jwk), now],
+    );
     return created;
   });
-  return { privateKey: await importJWK(row.private_jwk, 'EdDSA'), publicKey: await importJWK(row.public_jwk, 'EdDSA'), kid: row.id };
+  return {
+    privateKey: await importJWK(row.private_jwk, 'EdDSA'),
+    publicKey: await importJWK(row.public_jwk, 'EdDSA'),
+    kid: row.id,
+  };
 }
 
-export async function createTokenService(db: Db, options: { now: () => number; accessTokenTtlSeconds: number }): Promise<TokenService> {
+export async function createTokenService(
+  db: Db,
+  options: { now: () => number; accessTokenTtlSeconds: number },
+): Promise<TokenService> {
   const keys = await loadOrCreateKeys(db, options.now());
   return {
     async signAccessToken(claims) {
@@ -75,13 +100,23 @@ export async function createTokenService(db: Db, options: { now: () => number; a
           currentDate: new Date(options.now()),
           requiredClaims: ['sub', 'exp'],
         });
-        if (typeof payload.sub !== 'string' || typeof payload.role !== 'string' || typeof payload.install !== 'string' || typeof payload.exp !== 'number') {
+        if (
+          typeof payload.sub !== 'string' ||
+          typeof payload.role !== 'string' ||
+          typeof payload.install !== 'string' ||
+          typeof payload.exp !== 'number'
+        ) {
           throw new ApiError(401, 'unauthenticated', 'The access token lacks required claims.');
         }
         return { sub: payload.sub, role: payload.role as Role, install: payload.install, exp: payload.exp };
       } catch (error) {
         if (error instanceof ApiError) throw error;
-        if (error instanceof joseErrors.JWTExpired) throw new ApiError(401, 'token_expired', 'The access token has expired; refresh it or sign in again.');
+        if (error instanceof joseErrors.JWTExpired)
+          throw new ApiError(
+            401,
+            'token_expired',
+            'The access token has expired; refresh it or sign in again.',
+          );
         throw new ApiError(401, 'unauthenticated', 'The access token is not valid.');
       }
     },
@@ -137,5 +172,8 @@ export async function findRefreshToken(db: Queryable, token: string): Promise<St
 }
 
 export async function revokeFamily(db: Queryable, familyId: string, now: number): Promise<void> {
-  await db.query('UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL', [familyId, now]);
+  await db.query('UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL', [
+    familyId,
+    now,
+  ]);
 }

@@ -25,8 +25,11 @@ export async function openPglite(dataDir?: string): Promise<Db> {
     return run;
   }
 
-  const rowsOf = async <T extends Row>(target: PGlite | Transaction, sql: string, params?: unknown[]): Promise<T[]> =>
-    (await target.query<T>(sql, params as unknown[])).rows;
+  const rowsOf = async <T extends Row>(
+    target: PGlite | Transaction,
+    sql: string,
+    params?: unknown[],
+  ): Promise<T[]> => (await target.query<T>(sql, params as unknown[])).rows;
 
   return {
     kind: 'pglite',

@@ -75,7 +75,8 @@ export async function openPostgres(url: string, options: { maxConnections?: numb
       try {
         await client.query('BEGIN');
         const scoped: Queryable = {
-          query: async <T extends Row>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
+          query: async <T extends Row>(sql: string, params?: unknown[]) =>
+            (await client.query(sql, params)).rows as T[],
           exec: async (sql: string) => {
             await client.query(sql);
           },

@@ -17,14 +17,20 @@ export function caseScopeSql(user: ScopeUser, firstParam: number): { sql: string
       return { sql: `(created_by = $${firstParam} OR assignee_id = $${firstParam})`, params: [user.id] };
     case 'branch_staff':
       return user.branchId
-        ? { sql: `(created_by = $${firstParam} OR branch_id = $${firstParam + 1})`, params: [user.id, user.branchId] }
+        ? {
+            sql: `(created_by = $${firstParam} OR branch_id = $${firstParam + 1})`,
+            params: [user.id, user.branchId],
+          }
         : { sql: `created_by = $${firstParam}`, params: [user.id] };
     default:
       return { sql: 'FALSE', params: [] };
   }
 }
 
-export function canReadCase(user: ScopeUser, doc: Pick<CaseDoc, 'createdBy' | 'assigneeId' | 'branchId'>): boolean {
+export function canReadCase(
+  user: ScopeUser,
+  doc: Pick<CaseDoc, 'createdBy' | 'assigneeId' | 'branchId'>,
+): boolean {
   switch (user.role) {
     case 'supervisor':
     case 'admin':

@@ -36,7 +36,9 @@ export class ChangeHub {
 
   async start(): Promise<void> {
     this.unlisten = await this.db.listen(CHANGES_CHANNEL, (payload) => {
-      this.chain = this.chain.then(() => this.deliver(payload)).catch((error: unknown) => console.error('change stream delivery failed:', error));
+      this.chain = this.chain
+        .then(() => this.deliver(payload))
+        .catch((error: unknown) => console.error('change stream delivery failed:', error));
     });
     // Changes committed while this instance was not listening were never announced to it: every
     // subscriber must pull from its checkpoint again.
@@ -74,7 +76,11 @@ export class ChangeHub {
       const visible = documents.filter((doc) => canReadCase(subscriber.user, doc));
       const last = visible.at(-1);
       if (!last) continue;
-      subscriber.send({ type: 'changes', documents: visible, checkpoint: { serverUpdatedAt: notice.stamp, id: last.id } });
+      subscriber.send({
+        type: 'changes',
+        documents: visible,
+        checkpoint: { serverUpdatedAt: notice.stamp, id: last.id },
+      });
     }
   }
 

@@ -1,4 +1,11 @@
-import { API_ROUTES, type BranchRef, type CaseTemplateRef, type EquipmentRef, type MerchantRef, type ReferenceData } from '@emdad/domain';
+import {
+  API_ROUTES,
+  type BranchRef,
+  type CaseTemplateRef,
+  type EquipmentRef,
+  type MerchantRef,
+  type ReferenceData,
+} from '@emdad/domain';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Db } from '../db/index.ts';
@@ -33,7 +40,8 @@ export function registerApiRoutes(app: FastifyInstance, options: ApiRouteOptions
   /** What a client caches for offline case intake. For now every caller sees all reference data. */
   app.get(API_ROUTES.reference, async (request): Promise<ReferenceData> => {
     await requireCaller(request, db, tokens);
-    const docs = async <T>(table: string) => (await db.query<{ doc: T }>(`SELECT doc FROM ${table} ORDER BY id`)).map((r) => r.doc);
+    const docs = async <T>(table: string) =>
+      (await db.query<{ doc: T }>(`SELECT doc FROM ${table} ORDER BY id`)).map((r) => r.doc);
     return {
       templates: await docs<CaseTemplateRef>('case_templates'),
       branches: await docs<BranchRef>('branches'),

@@ -32,7 +32,12 @@ describe.each(backends().map((b) => [b.name, b] as const))('auth routes on %s', 
 
   it('signs in with the demo password: a session with profile, install prefix and tokens', async () => {
     const session = await login(server.app, 'tech1', 'install-tech1-laptop');
-    expect(session.user).toMatchObject({ id: 'usr-tech1', username: 'tech1', role: 'technician', displayName: { en: 'Reza Karimi' } });
+    expect(session.user).toMatchObject({
+      id: 'usr-tech1',
+      username: 'tech1',
+      role: 'technician',
+      displayName: { en: 'Reza Karimi' },
+    });
     expect(session.install.id).toBe('install-tech1-laptop');
     expect(session.install.trackingPrefix).toMatch(/^[0-9A-Z]{3}$/);
     expect(Date.parse(session.accessTokenExpiresAt)).toBe(clock.now() + 60_000);
@@ -54,7 +59,9 @@ describe.each(backends().map((b) => [b.name, b] as const))('auth routes on %s', 
     const unknown = await attempt('nobody-here', 'whatever');
     for (const response of [wrong, unknown]) {
       expect(response.statusCode).toBe(401);
-      expect(response.json()).toEqual({ error: { code: 'invalid_credentials', message: expect.any(String) } });
+      expect(response.json()).toEqual({
+        error: { code: 'invalid_credentials', message: expect.any(String) },
+      });
     }
     // A success resets the failure count.
     expect((await attempt('super1', demoUser('super1').password)).statusCode).toBe(200);
@@ -62,7 +69,8 @@ describe.each(backends().map((b) => [b.name, b] as const))('auth routes on %s', 
 
   it(`locks an account after ${LOCK_AFTER_FAILURES} failures in a row for 15 minutes, even for the right password`, async () => {
     const codes: string[] = [];
-    for (let i = 0; i < LOCK_AFTER_FAILURES; i++) codes.push((await attempt('branch2', `wrong-${i}`)).json().error.code);
+    for (let i = 0; i < LOCK_AFTER_FAILURES; i++)
+      codes.push((await attempt('branch2', `wrong-${i}`)).json().error.code);
     expect(codes).toEqual([...Array(LOCK_AFTER_FAILURES - 1).fill('invalid_credentials'), 'account_locked']);
     const locked = await attempt('branch2', demoUser('branch2').password);
     expect(locked.statusCode).toBe(423);
@@ -72,14 +80,19 @@ describe.each(backends().map((b) => [b.name, b] as const))('auth routes on %s', 
   });
 
   it('rejects malformed login bodies with validation_failed', async () => {
-    const response = await server.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'tech1' } });
+    const response = await server.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { username: 'tech1' },
+    });
     expect(response.statusCode).toBe(400);
     expect(response.json().error.code).toBe('validation_failed');
   });
 
   it('rotates refresh tokens, and a reused rotated token revokes the whole family', async () => {
     const session = await login(server.app, 'tech2');
-    const refresh = (token: string) => server.app.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refreshToken: token } });
+    const refresh = (token: string) =>
+      server.app.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refreshToken: token } });
     const first = await refresh(session.refreshToken);
     expect(first.statusCode).toBe(200);
     const rotated = first.json<AuthSession>();
@@ -96,22 +109,38 @@ describe.each(backends().map((b) => [b.name, b] as const))('auth routes on %s', 
 
   it('logout ends the refresh token family', async () => {
     const session = await login(server.app, 'admin1');
-    const out = await server.app.inject({ method: 'POST', url: '/api/auth/logout', payload: { refreshToken: session.refreshToken } });
+    const out = await server.app.inject({
+      method: 'POST',
+      url: '/api/auth/logout',
+      payload: { refreshToken: session.refreshToken },
+    });
     expect(out.statusCode).toBe(200);
-    const refresh = await server.app.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refreshToken: session.refreshToken } });
+    const refresh = await server.app.inject({
+      method: 'POST',
+      url: '/api/auth/refresh',
+      payload: { refreshToken: session.refreshToken },
+    });
     expect(refresh.json().error.code).toBe('unauthenticated');
   });
 
   it('answers token_expired for an expired access token and unauthenticated for a forged or missing one', async () => {
     const session = await login(server.app, 'super1');
     clock.advance(61_000);
-    const expired = await server.app.inject({ method: 'GET', url: '/api/replication/cases/pull', headers: bearer(session) });
+    const expired = await server.app.inject({
+      method: 'GET',
+      url: '/api/replication/cases/pull',
+      headers: bearer(session),
+    });
     expect(expired.statusCode).toBe(401);
     expect(expired.json().error.code).toBe('token_expired');
 
     const [header, payload] = session.accessToken.split('.');
     const forged = `${header}.${payload}.${Buffer.from('not a signature').toString('base64url')}`;
-    const bad = await server.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${forged}` } });
+    const bad = await server.app.inject({
+      method: 'GET',
+      url: '/api/me',
+      headers: { authorization: `Bearer ${forged}` },
+    });
     expect(bad.statusCode).toBe(401);
     expect(bad.json().error.code).toBe('unauthenticated');
 
@@ -119,29 +148,55 @@ describe.each(backends().map((b) => [b.name, b] as const))('auth routes on %s', 
     expect(none.json()).toEqual({ error: { code: 'unauthenticated', message: expect.any(String) } });
 
     // A refresh gives a working token again.
-    const refreshed = await server.app.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refreshToken: session.refreshToken } });
-    const me = await server.app.inject({ method: 'GET', url: '/api/me', headers: bearer(refreshed.json<AuthSession>()) });
+    const refreshed = await server.app.inject({
+      method: 'POST',
+      url: '/api/auth/refresh',
+      payload: { refreshToken: session.refreshToken },
+    });
+    const me = await server.app.inject({
+      method: 'GET',
+      url: '/api/me',
+      headers: bearer(refreshed.json<AuthSession>()),
+    });
     expect(me.statusCode).toBe(200);
   });
 
-  it.skipIf(backend.name !== 'postgres')('shares its signing key with a second instance on the same database', async () => {
-    const second = await createSyncServer({ database, seed: 'demo', now: clock.now, accessTokenTtlSeconds: 60 });
-    try {
-      const session = await login(server.app, 'tech1', `install-${randomUUID()}`);
-      const me = await second.app.inject({ method: 'GET', url: '/api/me', headers: bearer(session) });
-      expect(me.statusCode).toBe(200);
-      expect(me.json().user.id).toBe('usr-tech1');
-    } finally {
-      await second.close();
-    }
-  });
+  it.skipIf(backend.name !== 'postgres')(
+    'shares its signing key with a second instance on the same database',
+    async () => {
+      const second = await createSyncServer({
+        database,
+        seed: 'demo',
+        now: clock.now,
+        accessTokenTtlSeconds: 60,
+      });
+      try {
+        const session = await login(server.app, 'tech1', `install-${randomUUID()}`);
+        const me = await second.app.inject({ method: 'GET', url: '/api/me', headers: bearer(session) });
+        expect(me.statusCode).toBe(200);
+        expect(me.json().user.id).toBe('usr-tech1');
+      } finally {
+        await second.close();
+      }
+    },
+  );
 });
 
 describe('login rate limit per address', () => {
   it('answers 429 rate_limited as JSON once an address exceeds the limit', async () => {
-    const server = await createSyncServer({ database: { kind: 'pglite' }, seed: 'demo', loginDelayCapMs: 0, loginRateLimitPerMinute: 2 });
+    const server = await createSyncServer({
+      database: { kind: 'pglite' },
+      seed: 'demo',
+      loginDelayCapMs: 0,
+      loginRateLimitPerMinute: 2,
+    });
     try {
-      const attempt = () => server.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'tech1', password: 'wrong', installId: 'install-rate-1' } });
+      const attempt = () =>
+        server.app.inject({
+          method: 'POST',
+          url: '/api/auth/login',
+          payload: { username: 'tech1', password: 'wrong', installId: 'install-rate-1' },
+        });
       await attempt();
       await attempt();
       const third = await attempt();

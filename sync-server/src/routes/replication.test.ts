@@ -2,7 +2,18 @@ import { PULL_BATCH_MAX, PUSH_BATCH_MAX, type AuthSession, type CaseDoc, type Wi
 import { BRANCH_IDS, USER_IDS } from '@emdad/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSyncServer, type SyncServer } from '../server.ts';
-import { backends, bearer, edited, getCaseById, login, manualClock, newCase, pull, pullAll, push } from '../test-support.ts';
+import {
+  backends,
+  bearer,
+  edited,
+  getCaseById,
+  login,
+  manualClock,
+  newCase,
+  pull,
+  pullAll,
+  push,
+} from '../test-support.ts';
 
 describe.each(backends().map((b) => [b.name, b] as const))('case replication on %s', (_name, backend) => {
   const clock = manualClock();
@@ -14,7 +25,12 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
   let super1: AuthSession;
 
   beforeAll(async () => {
-    server = await createSyncServer({ database: await backend.freshDatabase('replication'), seed: 'demo', now: clock.now, loginRateLimitPerMinute: 1000 });
+    server = await createSyncServer({
+      database: await backend.freshDatabase('replication'),
+      seed: 'demo',
+      now: clock.now,
+      loginRateLimitPerMinute: 1000,
+    });
     tech1 = await login(server.app, 'tech1');
     tech2 = await login(server.app, 'tech2');
     branch1 = await login(server.app, 'branch1');
@@ -25,7 +41,8 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
     await server?.close();
   });
 
-  const countCases = async () => Number((await server.db.query<{ n: unknown }>('SELECT count(*) AS n FROM cases'))[0]?.n);
+  const countCases = async () =>
+    Number((await server.db.query<{ n: unknown }>('SELECT count(*) AS n FROM cases'))[0]?.n);
 
   it('accepts a new case, stamps it from the server clock, and hands it back on pull', async () => {
     clock.advance(1000);
@@ -36,12 +53,21 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
 
     const stored = await getCaseById(server.app, branch1, doc.id);
     expect(stored.status).toBe(200);
-    expect(stored.body).toMatchObject({ ...doc, serverUpdatedAt: clock.now(), acknowledgedUpdatedAt: doc.updatedAt, sla: null, _deleted: false });
+    expect(stored.body).toMatchObject({
+      ...doc,
+      serverUpdatedAt: clock.now(),
+      acknowledgedUpdatedAt: doc.updatedAt,
+      sla: null,
+      _deleted: false,
+    });
 
     const page = await pull(server.app, super1, null);
     const found = page.documents.find((d) => d.id === doc.id);
     expect(found?.serverUpdatedAt).toBe(clock.now());
-    expect(page.checkpoint).toEqual({ serverUpdatedAt: page.documents.at(-1)?.serverUpdatedAt, id: page.documents.at(-1)?.id });
+    expect(page.checkpoint).toEqual({
+      serverUpdatedAt: page.documents.at(-1)?.serverUpdatedAt,
+      id: page.documents.at(-1)?.id,
+    });
     // Nothing after the last checkpoint: the same checkpoint comes back.
     const after = await pull(server.app, super1, page.checkpoint);
     expect(after).toEqual({ documents: [], checkpoint: page.checkpoint });
@@ -62,10 +88,15 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
   it('pages many documents that share one stamp with a small limit and loses none', async () => {
     clock.advance(1000);
     const batch = Array.from({ length: 37 }, () => newCase(tech2));
-    const result = await push(server.app, tech2, batch.map((doc) => ({ newDocumentState: doc, assumedMasterState: null })));
+    const result = await push(
+      server.app,
+      tech2,
+      batch.map((doc) => ({ newDocumentState: doc, assumedMasterState: null })),
+    );
     expect(result.body).toEqual({ conflicts: [], refused: [] });
     const stamps = new Set<number>();
-    for (const doc of batch) stamps.add((await getCaseById(server.app, tech2, doc.id)).body.serverUpdatedAt as number);
+    for (const doc of batch)
+      stamps.add((await getCaseById(server.app, tech2, doc.id)).body.serverUpdatedAt as number);
     expect(stamps.size).toBe(1);
 
     const { documents, pages } = await pullAll(server.app, tech2, 5);
@@ -83,7 +114,9 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
     // The supervisor triages it first.
     clock.advance(1000);
     const triaged = edited(master, { status: 'triaged', priority: 'urgent' });
-    expect((await push(server.app, super1, [{ newDocumentState: triaged, assumedMasterState: master }])).body).toEqual({ conflicts: [], refused: [] });
+    expect(
+      (await push(server.app, super1, [{ newDocumentState: triaged, assumedMasterState: master }])).body,
+    ).toEqual({ conflicts: [], refused: [] });
     const current = (await getCaseById(server.app, super1, doc.id)).body;
 
     // The branch, still on the old version, edits the subject.
@@ -121,25 +154,41 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
     // RxDB keeps the row it pushed as the assumed master and skips the equal master coming back down,
     // so the writer's local copy has no serverUpdatedAt / acknowledgedUpdatedAt.
     const localEdit = edited(doc, { status: 'in_progress' });
-    const result = await push(server.app, tech1, [{ newDocumentState: localEdit, assumedMasterState: master }]);
+    const result = await push(server.app, tech1, [
+      { newDocumentState: localEdit, assumedMasterState: master },
+    ]);
     expect(result.body).toEqual({ conflicts: [], refused: [] });
     const after = (await getCaseById(server.app, tech1, doc.id)).body;
-    expect(after).toMatchObject({ status: 'in_progress', serverUpdatedAt: clock.now(), acknowledgedUpdatedAt: localEdit.updatedAt });
+    expect(after).toMatchObject({
+      status: 'in_progress',
+      serverUpdatedAt: clock.now(),
+      acknowledgedUpdatedAt: localEdit.updatedAt,
+    });
   });
 
   describe('refuses bad writes with a code and stores nothing', () => {
-    const refusedCode = async (session: AuthSession, row: { newDocumentState: WireDoc<CaseDoc>; assumedMasterState: WireDoc<CaseDoc> | null }) => {
+    const refusedCode = async (
+      session: AuthSession,
+      row: { newDocumentState: WireDoc<CaseDoc>; assumedMasterState: WireDoc<CaseDoc> | null },
+    ) => {
       const before = await countCases();
       const result = await push(server.app, session, [row]);
       expect(result.status).toBe(200);
       expect(result.body.conflicts).toEqual([]);
       expect(result.body.refused).toHaveLength(1);
-      expect(result.body.refused[0]).toMatchObject({ id: row.newDocumentState.id, message: expect.stringMatching(/\w+ \w+/) });
+      expect(result.body.refused[0]).toMatchObject({
+        id: row.newDocumentState.id,
+        message: expect.stringMatching(/\w+ \w+/),
+      });
       return { code: result.body.refused[0]?.code, stored: (await countCases()) - before };
     };
 
     it('a document that breaks the schema: validation_failed', async () => {
-      const bad = { ...newCase(tech1), priority: 'whenever', reporterPhone: 'call me' } as unknown as WireDoc<CaseDoc>;
+      const bad = {
+        ...newCase(tech1),
+        priority: 'whenever',
+        reporterPhone: 'call me',
+      } as unknown as WireDoc<CaseDoc>;
       const outcome = await refusedCode(tech1, { newDocumentState: bad, assumedMasterState: null });
       expect(outcome).toEqual({ code: 'validation_failed', stored: 0 });
       expect((await getCaseById(server.app, super1, bad.id)).status).toBe(404);
@@ -147,26 +196,44 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
 
     it('an unknown extra field: validation_failed', async () => {
       const bad = { ...newCase(tech1), secretFlag: true } as unknown as WireDoc<CaseDoc>;
-      expect(await refusedCode(tech1, { newDocumentState: bad, assumedMasterState: null })).toEqual({ code: 'validation_failed', stored: 0 });
+      expect(await refusedCode(tech1, { newDocumentState: bad, assumedMasterState: null })).toEqual({
+        code: 'validation_failed',
+        stored: 0,
+      });
     });
 
     it('a forged server-owned field on a new case: server_owned_field', async () => {
-      const forged = newCase(tech1, { serverUpdatedAt: 99_999_999_999_999, acknowledgedUpdatedAt: '2026-01-01T00:00:00.000Z' });
-      expect(await refusedCode(tech1, { newDocumentState: forged, assumedMasterState: null })).toEqual({ code: 'server_owned_field', stored: 0 });
+      const forged = newCase(tech1, {
+        serverUpdatedAt: 99_999_999_999_999,
+        acknowledgedUpdatedAt: '2026-01-01T00:00:00.000Z',
+      });
+      expect(await refusedCode(tech1, { newDocumentState: forged, assumedMasterState: null })).toEqual({
+        code: 'server_owned_field',
+        stored: 0,
+      });
     });
 
     it('a forged server-owned field on an existing case: server_owned_field, master unchanged', async () => {
       const doc = newCase(tech1);
       await push(server.app, tech1, [{ newDocumentState: doc, assumedMasterState: null }]);
       const master = (await getCaseById(server.app, tech1, doc.id)).body;
-      const forged = edited(master, { sla: { firstResponseDueAt: null, resolutionDueAt: null, state: 'on_track' }, subject: 'changed' });
-      expect(await refusedCode(tech1, { newDocumentState: forged, assumedMasterState: master })).toEqual({ code: 'server_owned_field', stored: 0 });
+      const forged = edited(master, {
+        sla: { firstResponseDueAt: null, resolutionDueAt: null, state: 'on_track' },
+        subject: 'changed',
+      });
+      expect(await refusedCode(tech1, { newDocumentState: forged, assumedMasterState: master })).toEqual({
+        code: 'server_owned_field',
+        stored: 0,
+      });
       expect((await getCaseById(server.app, tech1, doc.id)).body).toEqual(master);
     });
 
-    it('a new case created in someone else\'s name: forbidden', async () => {
+    it("a new case created in someone else's name: forbidden", async () => {
       const forged = newCase(tech1, { createdBy: USER_IDS.super1 });
-      expect(await refusedCode(tech1, { newDocumentState: forged, assumedMasterState: null })).toEqual({ code: 'forbidden', stored: 0 });
+      expect(await refusedCode(tech1, { newDocumentState: forged, assumedMasterState: null })).toEqual({
+        code: 'forbidden',
+        stored: 0,
+      });
     });
 
     it('an illegal status change: invalid_transition, master unchanged', async () => {
@@ -174,28 +241,44 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
       await push(server.app, tech1, [{ newDocumentState: doc, assumedMasterState: null }]);
       const master = (await getCaseById(server.app, tech1, doc.id)).body;
       const illegal = edited(master, { status: 'reopened' });
-      expect(await refusedCode(tech1, { newDocumentState: illegal, assumedMasterState: master })).toEqual({ code: 'invalid_transition', stored: 0 });
+      expect(await refusedCode(tech1, { newDocumentState: illegal, assumedMasterState: master })).toEqual({
+        code: 'invalid_transition',
+        stored: 0,
+      });
       expect((await getCaseById(server.app, tech1, doc.id)).body.status).toBe('new');
     });
 
     it('a tracking code that fails its check character: validation_failed', async () => {
       const doc = newCase(tech1);
-      const broken = { ...doc, trackingCode: doc.trackingCode.slice(0, -1) + (doc.trackingCode.endsWith('0') ? '1' : '0') };
-      expect(await refusedCode(tech1, { newDocumentState: broken, assumedMasterState: null })).toEqual({ code: 'validation_failed', stored: 0 });
+      const broken = {
+        ...doc,
+        trackingCode: doc.trackingCode.slice(0, -1) + (doc.trackingCode.endsWith('0') ? '1' : '0'),
+      };
+      expect(await refusedCode(tech1, { newDocumentState: broken, assumedMasterState: null })).toEqual({
+        code: 'validation_failed',
+        stored: 0,
+      });
     });
 
     it('a case pointing at an unknown template or at equipment of another merchant: validation_failed', async () => {
       const unknownTemplate = newCase(tech1, { templateId: 'tpl-does-not-exist' });
-      expect(await refusedCode(tech1, { newDocumentState: unknownTemplate, assumedMasterState: null })).toEqual({ code: 'validation_failed', stored: 0 });
+      expect(
+        await refusedCode(tech1, { newDocumentState: unknownTemplate, assumedMasterState: null }),
+      ).toEqual({ code: 'validation_failed', stored: 0 });
       const wrongEquipment = newCase(tech1, { merchantId: 'mer-002', equipmentId: 'eq-001-pos' });
-      expect(await refusedCode(tech1, { newDocumentState: wrongEquipment, assumedMasterState: null })).toEqual({ code: 'validation_failed', stored: 0 });
+      expect(
+        await refusedCode(tech1, { newDocumentState: wrongEquipment, assumedMasterState: null }),
+      ).toEqual({ code: 'validation_failed', stored: 0 });
     });
 
     it('a tracking code another case already holds: validation_failed', async () => {
       const holder = newCase(tech1);
       await push(server.app, tech1, [{ newDocumentState: holder, assumedMasterState: null }]);
       const copy = newCase(tech1, { trackingCode: holder.trackingCode });
-      expect(await refusedCode(tech1, { newDocumentState: copy, assumedMasterState: null })).toEqual({ code: 'validation_failed', stored: 0 });
+      expect(await refusedCode(tech1, { newDocumentState: copy, assumedMasterState: null })).toEqual({
+        code: 'validation_failed',
+        stored: 0,
+      });
     });
 
     it('keeps the good rows of a batch and refuses only the bad ones', async () => {
@@ -211,13 +294,29 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
 
     it('a push body that is not rows: 400 with a code, nothing stored', async () => {
       const before = await countCases();
-      for (const payload of [{ documents: [] }, [{ newDocumentState: { subject: 'no id' }, assumedMasterState: null }]]) {
-        const response = await server.app.inject({ method: 'POST', url: '/api/replication/cases/push', headers: bearer(tech1), payload });
+      for (const payload of [
+        { documents: [] },
+        [{ newDocumentState: { subject: 'no id' }, assumedMasterState: null }],
+      ]) {
+        const response = await server.app.inject({
+          method: 'POST',
+          url: '/api/replication/cases/push',
+          headers: bearer(tech1),
+          payload,
+        });
         expect(response.statusCode).toBe(400);
         expect(['bad_request', 'validation_failed']).toContain(response.json().error.code);
       }
-      const tooMany = Array.from({ length: PUSH_BATCH_MAX + 1 }, () => ({ newDocumentState: newCase(tech1), assumedMasterState: null }));
-      const response = await server.app.inject({ method: 'POST', url: '/api/replication/cases/push', headers: bearer(tech1), payload: tooMany });
+      const tooMany = Array.from({ length: PUSH_BATCH_MAX + 1 }, () => ({
+        newDocumentState: newCase(tech1),
+        assumedMasterState: null,
+      }));
+      const response = await server.app.inject({
+        method: 'POST',
+        url: '/api/replication/cases/push',
+        headers: bearer(tech1),
+        payload: tooMany,
+      });
       expect(response.statusCode).toBe(400);
       expect(response.json().error.code).toBe('bad_request');
       expect(await countCases()).toBe(before);
@@ -239,7 +338,11 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
 
     it('an unauthenticated push: 401, nothing stored', async () => {
       const before = await countCases();
-      const response = await server.app.inject({ method: 'POST', url: '/api/replication/cases/push', payload: [{ newDocumentState: newCase(tech1), assumedMasterState: null }] });
+      const response = await server.app.inject({
+        method: 'POST',
+        url: '/api/replication/cases/push',
+        payload: [{ newDocumentState: newCase(tech1), assumedMasterState: null }],
+      });
       expect(response.statusCode).toBe(401);
       expect(await countCases()).toBe(before);
     });
@@ -253,9 +356,12 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
     // The supervisor assigns the Isfahan case to tech2.
     const isfMaster = (await getCaseById(server.app, super1, isf.id)).body;
     clock.advance(1000);
-    await push(server.app, super1, [{ newDocumentState: edited(isfMaster, { assigneeId: USER_IDS.tech2 }), assumedMasterState: isfMaster }]);
+    await push(server.app, super1, [
+      { newDocumentState: edited(isfMaster, { assigneeId: USER_IDS.tech2 }), assumedMasterState: isfMaster },
+    ]);
 
-    const visible = async (session: AuthSession) => new Set((await pullAll(server.app, session, PULL_BATCH_MAX)).documents.map((d) => d.id));
+    const visible = async (session: AuthSession) =>
+      new Set((await pullAll(server.app, session, PULL_BATCH_MAX)).documents.map((d) => d.id));
     const [b1, b2, t1, t2, sup] = await Promise.all([branch1, branch2, tech1, tech2, super1].map(visible));
     expect(sup!.has(teh.id) && sup!.has(isf.id)).toBe(true);
     expect([b1!.has(teh.id), b1!.has(isf.id)]).toEqual([true, false]);
@@ -272,24 +378,42 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
 
     // Writing to a case outside one's scope is refused, even with the right assumed master.
     const current = (await getCaseById(server.app, super1, teh.id)).body;
-    const result = await push(server.app, tech1, [{ newDocumentState: edited(current, { subject: 'not mine' }), assumedMasterState: current }]);
+    const result = await push(server.app, tech1, [
+      { newDocumentState: edited(current, { subject: 'not mine' }), assumedMasterState: current },
+    ]);
     expect(result.body.refused.map((r) => r.code)).toEqual(['forbidden']);
     expect(result.body.conflicts).toEqual([]);
   });
 
   it('rejects unknown collections and bad pull queries as JSON errors', async () => {
-    const unknown = await server.app.inject({ method: 'GET', url: '/api/replication/missions/pull', headers: bearer(tech1) });
+    const unknown = await server.app.inject({
+      method: 'GET',
+      url: '/api/replication/missions/pull',
+      headers: bearer(tech1),
+    });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error.code).toBe('unknown_collection');
-    const badQuery = await server.app.inject({ method: 'GET', url: '/api/replication/cases/pull?limit=5000', headers: bearer(tech1) });
+    const badQuery = await server.app.inject({
+      method: 'GET',
+      url: '/api/replication/cases/pull?limit=5000',
+      headers: bearer(tech1),
+    });
     expect(badQuery.statusCode).toBe(400);
     expect(badQuery.json().error.code).toBe('bad_request');
-    const halfCheckpoint = await server.app.inject({ method: 'GET', url: '/api/replication/cases/pull?serverUpdatedAt=5', headers: bearer(tech1) });
+    const halfCheckpoint = await server.app.inject({
+      method: 'GET',
+      url: '/api/replication/cases/pull?serverUpdatedAt=5',
+      headers: bearer(tech1),
+    });
     expect(halfCheckpoint.statusCode).toBe(400);
   });
 
   it('serves reference data, health, and JSON 404s and parse errors', async () => {
-    const reference = await server.app.inject({ method: 'GET', url: '/api/reference', headers: bearer(tech1) });
+    const reference = await server.app.inject({
+      method: 'GET',
+      url: '/api/reference',
+      headers: bearer(tech1),
+    });
     const data = reference.json();
     expect([data.templates.length, data.branches.length, data.merchants.length]).toEqual([10, 2, 20]);
     expect(data.equipment.length).toBeGreaterThanOrEqual(20);
@@ -298,7 +422,12 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
     const missing = await server.app.inject({ method: 'GET', url: '/api/nothing-here' });
     expect(missing.statusCode).toBe(404);
     expect(missing.json().error.code).toBe('not_found');
-    const badJson = await server.app.inject({ method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/json' }, payload: '{"username":' });
+    const badJson = await server.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"username":',
+    });
     expect(badJson.statusCode).toBe(400);
     expect(badJson.json().error.code).toBe('bad_request');
   });

@@ -1,4 +1,12 @@
-import { API_ROUTES, REPLICATED_COLLECTIONS, type CaseDoc, type PullResponse, type PushResponse, type ReplicatedCollection, type StreamMessage } from '@emdad/domain';
+import {
+  API_ROUTES,
+  REPLICATED_COLLECTIONS,
+  type CaseDoc,
+  type PullResponse,
+  type PushResponse,
+  type ReplicatedCollection,
+  type StreamMessage,
+} from '@emdad/domain';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db/index.ts';
 import { ApiError } from '../errors.ts';
@@ -23,7 +31,11 @@ export interface ReplicationRouteOptions {
 function collectionOf(request: FastifyRequest): ReplicatedCollection {
   const { collection } = request.params as { collection?: string };
   if (!collection || !(REPLICATED_COLLECTIONS as readonly string[]).includes(collection)) {
-    throw new ApiError(404, 'unknown_collection', `The collection ${collection ?? ''} is not replicated by this server.`);
+    throw new ApiError(
+      404,
+      'unknown_collection',
+      `The collection ${collection ?? ''} is not replicated by this server.`,
+    );
   }
   return collection as ReplicatedCollection;
 }
@@ -35,20 +47,29 @@ export function registerReplicationRoutes(app: FastifyInstance, options: Replica
     const caller = await requireCaller(request, db, tokens);
     collectionOf(request);
     const query = pullQuerySchema.safeParse(request.query);
-    if (!query.success) throw new ApiError(400, 'bad_request', `Invalid pull query: ${query.error.issues[0]?.message ?? 'invalid'}.`);
+    if (!query.success)
+      throw new ApiError(
+        400,
+        'bad_request',
+        `Invalid pull query: ${query.error.issues[0]?.message ?? 'invalid'}.`,
+      );
     const { serverUpdatedAt, id, limit } = query.data;
     const checkpoint = serverUpdatedAt !== undefined && id !== undefined ? { serverUpdatedAt, id } : null;
     return await pullCases(db, caller.user, checkpoint, limit);
   });
 
-  app.post(API_ROUTES.replicationPush, { bodyLimit: PUSH_BODY_LIMIT_BYTES }, async (request): Promise<PushResponse<CaseDoc>> => {
-    const caller = await requireCaller(request, db, tokens);
-    const collection = collectionOf(request);
-    const rows = parsePushBody(request.body);
-    const outcome = await pushCases(db, caller.user, rows, now);
-    if (outcome.stamp !== null) await hub.announce({ collection, stamp: outcome.stamp });
-    return outcome.response;
-  });
+  app.post(
+    API_ROUTES.replicationPush,
+    { bodyLimit: PUSH_BODY_LIMIT_BYTES },
+    async (request): Promise<PushResponse<CaseDoc>> => {
+      const caller = await requireCaller(request, db, tokens);
+      const collection = collectionOf(request);
+      const rows = parsePushBody(request.body);
+      const outcome = await pushCases(db, caller.user, rows, now);
+      if (outcome.stamp !== null) await hub.announce({ collection, stamp: outcome.stamp });
+      return outcome.response;
+    },
+  );
 
   app.get(API_ROUTES.replicationStream, async (request, reply) => {
     const caller = await requireCaller(request, db, tokens);

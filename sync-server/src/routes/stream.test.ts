@@ -8,8 +8,12 @@ import { backends, bearer, login, manualClock, newCase, push } from '../test-sup
 /** A minimal SSE reader over fetch streaming, as the clients use (Bearer header, no EventSource). */
 async function openStream(baseUrl: string, session: AuthSession) {
   const controller = new AbortController();
-  const response = await fetch(`${baseUrl}/api/replication/cases/stream`, { headers: bearer(session), signal: controller.signal });
-  if (!response.ok || !response.body) throw new Error(`stream refused: ${response.status} ${await response.text()}`);
+  const response = await fetch(`${baseUrl}/api/replication/cases/stream`, {
+    headers: bearer(session),
+    signal: controller.signal,
+  });
+  if (!response.ok || !response.body)
+    throw new Error(`stream refused: ${response.status} ${await response.text()}`);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   /** The next event: its joined `data:` lines, or its comment (`: ...`) lines. */
@@ -62,122 +66,161 @@ async function openStream(baseUrl: string, session: AuthSession) {
   };
 }
 
-describe.each(backends().map((b) => [b.name, b] as const))('live replication stream on %s', (_name, backend) => {
-  const clock = manualClock();
-  let database: DatabaseOptions;
-  let server: SyncServer;
-  let baseUrl: string;
-  let branch1: AuthSession;
-  let tech2: AuthSession;
-  let super1: AuthSession;
+describe.each(backends().map((b) => [b.name, b] as const))(
+  'live replication stream on %s',
+  (_name, backend) => {
+    const clock = manualClock();
+    let database: DatabaseOptions;
+    let server: SyncServer;
+    let baseUrl: string;
+    let branch1: AuthSession;
+    let tech2: AuthSession;
+    let super1: AuthSession;
 
-  beforeAll(async () => {
-    database = await backend.freshDatabase('stream');
-    server = await createSyncServer({ database, seed: 'demo', now: clock.now, loginRateLimitPerMinute: 1000 });
-    baseUrl = await server.app.listen({ port: 0, host: '127.0.0.1' });
-    branch1 = await login(server.app, 'branch1');
-    tech2 = await login(server.app, 'tech2');
-    super1 = await login(server.app, 'super1');
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
-
-  it('sends RESYNC first, then a change pushed by another user, only to those who may see it', async () => {
-    const supervisorStream = await openStream(baseUrl, super1);
-    const technicianStream = await openStream(baseUrl, tech2);
-    try {
-      expect(supervisorStream.contentType).toMatch(/^text\/event-stream/);
-      expect(await supervisorStream.next()).toEqual({ type: 'RESYNC' });
-      expect(await technicianStream.next()).toEqual({ type: 'RESYNC' });
-
-      clock.advance(1000);
-      const tehranCase = newCase(branch1, { branchId: BRANCH_IDS.tehranVanak });
-      expect((await push(server.app, branch1, [{ newDocumentState: tehranCase, assumedMasterState: null }])).body.refused).toEqual([]);
-      const change = await supervisorStream.next();
-      expect(change).toEqual({
-        type: 'changes',
-        documents: [{ ...tehranCase, serverUpdatedAt: clock.now(), acknowledgedUpdatedAt: tehranCase.updatedAt, sla: null, _deleted: false }],
-        checkpoint: { serverUpdatedAt: clock.now(), id: tehranCase.id },
+    beforeAll(async () => {
+      database = await backend.freshDatabase('stream');
+      server = await createSyncServer({
+        database,
+        seed: 'demo',
+        now: clock.now,
+        loginRateLimitPerMinute: 1000,
       });
+      baseUrl = await server.app.listen({ port: 0, host: '127.0.0.1' });
+      branch1 = await login(server.app, 'branch1');
+      tech2 = await login(server.app, 'tech2');
+      super1 = await login(server.app, 'super1');
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
 
-      // tech2 may not see the Tehran case: the next thing it receives is its own assigned case.
-      clock.advance(1000);
-      const assigned = newCase(super1, { assigneeId: USER_IDS.tech2, branchId: BRANCH_IDS.isfahanChaharbagh });
-      await push(server.app, super1, [{ newDocumentState: assigned, assumedMasterState: null }]);
-      const technicianChange = await technicianStream.next();
-      expect(technicianChange.type === 'changes' && technicianChange.documents.map((d) => d.id)).toEqual([assigned.id]);
-    } finally {
-      supervisorStream.close();
-      technicianStream.close();
-    }
-  });
-
-  it('sends RESYNC again on every reconnect', async () => {
-    const first = await openStream(baseUrl, super1);
-    expect(await first.next()).toEqual({ type: 'RESYNC' });
-    first.close();
-    const second = await openStream(baseUrl, super1);
-    try {
-      expect(await second.next()).toEqual({ type: 'RESYNC' });
-    } finally {
-      second.close();
-    }
-  });
-
-  it('refuses a stream without a valid token as a JSON error', async () => {
-    const response = await fetch(`${baseUrl}/api/replication/cases/stream`, { headers: { authorization: 'Bearer nonsense' } });
-    expect(response.status).toBe(401);
-    expect(await response.json()).toEqual({ error: { code: 'unauthenticated', message: expect.any(String) } });
-  });
-
-  it.skipIf(backend.name !== 'postgres')('re-listens after losing its LISTEN connection and tells subscribers to RESYNC', async () => {
-    const stream = await openStream(baseUrl, super1);
-    try {
-      expect(await stream.next()).toEqual({ type: 'RESYNC' });
-      const killed = await server.db.query(
-        `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
-         WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'`,
-      );
-      expect(killed.length).toBeGreaterThanOrEqual(1);
-      expect(await stream.next()).toEqual({ type: 'RESYNC' });
-      clock.advance(1000);
-      const doc = newCase(branch1);
-      await push(server.app, branch1, [{ newDocumentState: doc, assumedMasterState: null }]);
-      const change = await stream.next();
-      expect(change.type === 'changes' && change.documents.map((d) => d.id)).toEqual([doc.id]);
-    } finally {
-      stream.close();
-    }
-  });
-
-  it.skipIf(backend.name !== 'postgres')('fans a change out to a second instance on the same database (LISTEN/NOTIFY)', async () => {
-    const second = await createSyncServer({ database, now: clock.now });
-    try {
-      const secondUrl = await second.app.listen({ port: 0, host: '127.0.0.1' });
-      const stream = await openStream(secondUrl, super1);
+    it('sends RESYNC first, then a change pushed by another user, only to those who may see it', async () => {
+      const supervisorStream = await openStream(baseUrl, super1);
+      const technicianStream = await openStream(baseUrl, tech2);
       try {
-        expect(await stream.next()).toEqual({ type: 'RESYNC' });
+        expect(supervisorStream.contentType).toMatch(/^text\/event-stream/);
+        expect(await supervisorStream.next()).toEqual({ type: 'RESYNC' });
+        expect(await technicianStream.next()).toEqual({ type: 'RESYNC' });
+
         clock.advance(1000);
-        const doc = newCase(branch1);
-        await push(server.app, branch1, [{ newDocumentState: doc, assumedMasterState: null }]);
-        const change = await stream.next();
-        expect(change.type === 'changes' && change.documents.map((d) => d.id)).toEqual([doc.id]);
+        const tehranCase = newCase(branch1, { branchId: BRANCH_IDS.tehranVanak });
+        expect(
+          (await push(server.app, branch1, [{ newDocumentState: tehranCase, assumedMasterState: null }])).body
+            .refused,
+        ).toEqual([]);
+        const change = await supervisorStream.next();
+        expect(change).toEqual({
+          type: 'changes',
+          documents: [
+            {
+              ...tehranCase,
+              serverUpdatedAt: clock.now(),
+              acknowledgedUpdatedAt: tehranCase.updatedAt,
+              sla: null,
+              _deleted: false,
+            },
+          ],
+          checkpoint: { serverUpdatedAt: clock.now(), id: tehranCase.id },
+        });
+
+        // tech2 may not see the Tehran case: the next thing it receives is its own assigned case.
+        clock.advance(1000);
+        const assigned = newCase(super1, {
+          assigneeId: USER_IDS.tech2,
+          branchId: BRANCH_IDS.isfahanChaharbagh,
+        });
+        await push(server.app, super1, [{ newDocumentState: assigned, assumedMasterState: null }]);
+        const technicianChange = await technicianStream.next();
+        expect(technicianChange.type === 'changes' && technicianChange.documents.map((d) => d.id)).toEqual([
+          assigned.id,
+        ]);
       } finally {
-        stream.close();
+        supervisorStream.close();
+        technicianStream.close();
       }
-    } finally {
-      await second.close();
-    }
-  });
-});
+    });
+
+    it('sends RESYNC again on every reconnect', async () => {
+      const first = await openStream(baseUrl, super1);
+      expect(await first.next()).toEqual({ type: 'RESYNC' });
+      first.close();
+      const second = await openStream(baseUrl, super1);
+      try {
+        expect(await second.next()).toEqual({ type: 'RESYNC' });
+      } finally {
+        second.close();
+      }
+    });
+
+    it('refuses a stream without a valid token as a JSON error', async () => {
+      const response = await fetch(`${baseUrl}/api/replication/cases/stream`, {
+        headers: { authorization: 'Bearer nonsense' },
+      });
+      expect(response.status).toBe(401);
+      expect(await response.json()).toEqual({
+        error: { code: 'unauthenticated', message: expect.any(String) },
+      });
+    });
+
+    it.skipIf(backend.name !== 'postgres')(
+      're-listens after losing its LISTEN connection and tells subscribers to RESYNC',
+      async () => {
+        const stream = await openStream(baseUrl, super1);
+        try {
+          expect(await stream.next()).toEqual({ type: 'RESYNC' });
+          const killed = await server.db.query(
+            `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'`,
+          );
+          expect(killed.length).toBeGreaterThanOrEqual(1);
+          expect(await stream.next()).toEqual({ type: 'RESYNC' });
+          clock.advance(1000);
+          const doc = newCase(branch1);
+          await push(server.app, branch1, [{ newDocumentState: doc, assumedMasterState: null }]);
+          const change = await stream.next();
+          expect(change.type === 'changes' && change.documents.map((d) => d.id)).toEqual([doc.id]);
+        } finally {
+          stream.close();
+        }
+      },
+    );
+
+    it.skipIf(backend.name !== 'postgres')(
+      'fans a change out to a second instance on the same database (LISTEN/NOTIFY)',
+      async () => {
+        const second = await createSyncServer({ database, now: clock.now });
+        try {
+          const secondUrl = await second.app.listen({ port: 0, host: '127.0.0.1' });
+          const stream = await openStream(secondUrl, super1);
+          try {
+            expect(await stream.next()).toEqual({ type: 'RESYNC' });
+            clock.advance(1000);
+            const doc = newCase(branch1);
+            await push(server.app, branch1, [{ newDocumentState: doc, assumedMasterState: null }]);
+            const change = await stream.next();
+            expect(change.type === 'changes' && change.documents.map((d) => d.id)).toEqual([doc.id]);
+          } finally {
+            stream.close();
+          }
+        } finally {
+          await second.close();
+        }
+      },
+    );
+  },
+);
 
 describe('live stream edges', () => {
   let server: SyncServer;
   let baseUrl: string;
 
   beforeAll(async () => {
-    server = await createSyncServer({ database: { kind: 'pglite' }, seed: 'demo', accessTokenTtlSeconds: 2, streamHeartbeatMs: 50 });
+    server = await createSyncServer({
+      database: { kind: 'pglite' },
+      seed: 'demo',
+      accessTokenTtlSeconds: 2,
+      streamHeartbeatMs: 50,
+    });
     baseUrl = await server.app.listen({ port: 0, host: '127.0.0.1' });
   });
   afterAll(async () => {
