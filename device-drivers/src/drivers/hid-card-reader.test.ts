@@ -132,18 +132,53 @@ describe('HID card reader driver against the simulated reader', () => {
     await expect(driver.open(context().ctx)).rejects.toMatchObject({ code: 'DIAG-LINK-004' });
   });
 
-  it('IDTech-style: ping handshake over ViVOtech2, firmware version, swipe not offered', async () => {
+  it('IDTech-style: ping handshake over ViVOtech2, firmware version, swipe and tap via Activate Transaction', async () => {
     const { sim, driver } = await reader('idtech-healthy');
     expect(driver.variant).toBe('idtech');
-    const { ctx, frames } = context();
+    let present: () => void = () => sim.swipe();
+    const { ctx, frames, prompts } = context(() => setTimeout(() => present(), 20));
     expect(await driver.probe(ctx, 1000)).toBe(true);
     await driver.open(ctx);
     expect(frames.find((f) => f.direction === 'tx')?.hex).toBe('5669564f74656368320018010000b3cd');
     const identity = await driver.identify(ctx);
     expect(identity).toMatchObject({ firmwareVersion: 'NEO v1.01.151', manufacturer: 'ID TECH', serialNumber: 'IDT0042' });
-    expect(driver.checks).toEqual([]);
-    expect(await driver.runCheck('swipe', ctx)).toMatchObject({ status: 'not_supported' });
-    expect(sim.received).toEqual(['18-01', '18-01', '29-00']);
+    expect(driver.checks).toEqual(['swipe', 'contactless']);
+
+    const swipe = await driver.runCheck('swipe', ctx);
+    expect(swipe).toMatchObject({
+      status: 'pass',
+      values: { readVia: 'swipe', entryMode: '90', maskedPan: '411111******1111', tracks: [{ verdict: 'ok' }, { verdict: 'ok' }, { verdict: 'empty' }] },
+    });
+    present = () => sim.tap();
+    const tap = await driver.runCheck('contactless', ctx);
+    expect(tap).toMatchObject({ status: 'pass', values: { readVia: 'contactless', track2Present: true, maskedPan: '411111******1111' } });
+    expect(prompts).toHaveLength(2);
+    expect(sim.received).toEqual(['18-01', '18-01', '29-00', '02-01', '02-01']);
+    // the transaction answers (card data) are cut to their header in the frame log
+    expect(JSON.stringify(frames)).not.toContain(Buffer.from('4111111111111111').toString('hex'));
+  });
+
+  it('IDTech-style card tests: wrong kind of read warns, nothing presented fails, reader failure fails', async () => {
+    const { sim, driver } = await reader('idtech-healthy');
+    const { ctx } = context(() => setTimeout(() => sim.swipe(), 20));
+    await driver.open(ctx);
+    expect(await driver.runCheck('contactless', ctx)).toMatchObject({ status: 'warn', values: { readVia: 'swipe' } });
+
+    const idle = context();
+    await expect(driver.runCheck('contactless', idle.ctx)).resolves.toMatchObject({ status: 'fail', errorCode: 'DIAG-CARD-002', values: { presented: false } });
+
+    sim.setFaults(['card_reader_failure']);
+    const failing = context(() => setTimeout(() => sim.swipe(), 20));
+    expect(await driver.runCheck('swipe', failing.ctx)).toMatchObject({ status: 'fail', errorCode: 'DIAG-CARD-001', values: { readerStatus: 'Failed / NAK' } });
+  });
+
+  it('IDTech-style cancel stops the reader waiting (Cancel Transaction 05-01)', async () => {
+    const { sim, driver } = await reader('idtech-healthy');
+    const { ctx } = context(() => setTimeout(() => void driver.cancel(), 20));
+    await driver.open(ctx);
+    await expect(driver.runCheck('swipe', ctx)).rejects.toThrow(/cancelled/);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(sim.received.at(-1)).toBe('05-01');
   });
 
   it('IDTech-style faults: bad CRC → DIAG-LINK-002, silence → DIAG-LINK-001, junk reports tolerated', async () => {

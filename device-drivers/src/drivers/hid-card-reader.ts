@@ -4,10 +4,10 @@
  * - MagTek-style swipe readers (vendor 0x0801): handshake and identity with the GET_PROPERTY
  *   feature-report command (software id, serial number), and a swipe test that decodes the
  *   337-byte input report into a verdict per track (framing/magtek-swipe.ts).
- * - IDTech-style ViVOtech2 readers (vendor 0x0ACD): handshake with Ping (18-01) and identity with
- *   Get Firmware Version (29-00) (framing/vivotech2.ts). Their swipe/tap data only comes inside
- *   an EMV transaction flow this driver does not run, so the swipe test is not offered for them
- *   (the runner reports it as "not supported by this device's protocol").
+ * - IDTech-style ViVOtech2 readers (vendor 0x0ACD): handshake with Ping (18-01), identity with
+ *   Get Firmware Version (29-00), and swipe / contactless tests with Activate Transaction (02-01),
+ *   which waits for a card and answers with the track data and the POS entry mode (tag 9F39) —
+ *   framing/vivotech2.ts. Cancel sends Cancel Transaction (05-01).
  *
  * Track data is payment-card data: it is decoded in memory for the verdict and never logged or
  * returned; the step values carry lengths, verdicts and a masked PAN only, and the swipe report
@@ -29,7 +29,17 @@ import {
   type MagtekSwipe,
   type TrackVerdict,
 } from '../framing/magtek-swipe.ts';
-import { VIVO_GET_FIRMWARE_VERSION, VIVO_PING, VIVO_STATUS, VivoDecoder, encodeVivoCommand } from '../framing/vivotech2.ts';
+import {
+  ENTRY_MODE,
+  VIVO_ACTIVATE_TRANSACTION,
+  VIVO_CANCEL_TRANSACTION,
+  VIVO_GET_FIRMWARE_VERSION,
+  VIVO_PING,
+  VIVO_STATUS,
+  VivoDecoder,
+  encodeVivoCommand,
+  parseActivateTransaction,
+} from '../framing/vivotech2.ts';
 import { HidTransport, hasFeatureReports, type HidTransportOptions } from '../transport/hid-transport.ts';
 import type { Transport, TransportError, TransportInfo } from '../transport/transport.ts';
 
@@ -58,6 +68,10 @@ const SWIPE_PROMPT = {
   en: 'Swipe a test card through the reader, in one smooth movement.',
   fa: 'یک کارت آزمایشی را با یک حرکت یکنواخت از کارت‌خوان بکشید.',
 };
+const TAP_PROMPT = {
+  en: 'Hold a contactless test card flat on the reader until it beeps.',
+  fa: 'یک کارت بدون‌تماس آزمایشی را صاف روی کارت‌خوان نگه دارید تا صدای بوق بشنوید.',
+};
 
 type TrackSummary = { track: 1 | 2 | 3; verdict: TrackVerdict; length: number; reason: string | null };
 
@@ -75,7 +89,7 @@ export class HidCardReaderDriver implements DeviceDriver {
     options: HidCardReaderOptions = {},
   ) {
     this.variant = options.variant ?? variantForVendor(transport.info.vendorId) ?? 'magtek';
-    this.checks = this.variant === 'magtek' ? ['swipe'] : [];
+    this.checks = this.variant === 'magtek' ? ['swipe'] : ['swipe', 'contactless'];
     this.commandTimeoutMs = options.commandTimeoutMs ?? 2000;
     this.swipeTimeoutMs = options.swipeTimeoutMs ?? 60_000;
   }
@@ -144,11 +158,99 @@ export class HidCardReaderDriver implements DeviceDriver {
 
   async runCheck(checkId: string, ctx: DriverContext): Promise<DriverCheckResult> {
     if (checkId === 'swipe' && this.variant === 'magtek') return this.swipeTest(ctx);
+    if ((checkId === 'swipe' || checkId === 'contactless') && this.variant === 'idtech') return this.transactionTest(checkId, ctx);
     return { status: 'not_supported', values: {}, errorCode: null, message: null };
   }
 
   async cancel(): Promise<void> {
     this.cancelController.abort(new DriverError('DIAG-TIME-001', 'The test was cancelled.'));
+    if (this.transactionActive && this.transport.isOpen) {
+      // Stop the reader waiting for a card; best effort, the answer is not needed.
+      this.transactionActive = false;
+      await this.transport.write(encodeVivoCommand(VIVO_CANCEL_TRANSACTION.command, VIVO_CANCEL_TRANSACTION.subCommand)).catch(() => undefined);
+    }
+  }
+
+  // --- IDTech-style card tests (Activate Transaction) --------------------------------------------
+
+  private transactionActive = false;
+
+  private async transactionTest(kind: 'swipe' | 'contactless', ctx: DriverContext): Promise<DriverCheckResult> {
+    const seconds = Math.max(1, Math.min(255, Math.ceil(this.swipeTimeoutMs / 1000)));
+    const signal = AbortSignal.any([ctx.signal, this.cancelController.signal]);
+    ctx.prompt(kind === 'swipe' ? SWIPE_PROMPT : TAP_PROMPT);
+    this.transactionActive = true;
+    let answer: { status: number; data: Uint8Array };
+    try {
+      answer = await this.vivoCommand(
+        VIVO_ACTIVATE_TRANSACTION.command,
+        VIVO_ACTIVATE_TRANSACTION.subCommand,
+        ctx,
+        signal,
+        Uint8Array.of(seconds),
+        seconds * 1000 + this.commandTimeoutMs,
+        // The answer holds card data: log only its first bytes.
+        true,
+      );
+    } finally {
+      this.transactionActive = false;
+    }
+    const cardCode = kind === 'swipe' ? 'DIAG-CARD-001' : 'DIAG-CARD-002';
+    if (answer.status === 0x08) {
+      return {
+        status: 'fail',
+        values: { presented: false, waitedSeconds: seconds },
+        errorCode: kind === 'swipe' ? 'DIAG-TIME-001' : 'DIAG-CARD-002',
+        message:
+          kind === 'swipe'
+            ? `No card was swiped within ${seconds} s. Run the step again and swipe a card when asked.`
+            : `No contactless card was read within ${seconds} s. Run the step again and hold the card flat on the reader; if it still fails, the contactless antenna may be faulty.`,
+      };
+    }
+    if (answer.status !== 0) {
+      return {
+        status: 'fail',
+        values: { presented: true, readerStatus: VIVO_STATUS[answer.status] ?? `0x${answer.status.toString(16)}` },
+        errorCode: cardCode,
+        message: `The reader could not read the card (${VIVO_STATUS[answer.status] ?? `status ${answer.status}`}). Try a second, known-good card; if it fails too, replace the reader.`,
+      };
+    }
+    const parsed = parseActivateTransaction(answer.data);
+    if (parsed === null) {
+      throw new DriverError('DIAG-LINK-004', 'The reader answered the transaction with data this app cannot read.');
+    }
+    const readVia = parsed.entryMode === null ? null : (ENTRY_MODE[parsed.entryMode as keyof typeof ENTRY_MODE] ?? null);
+    const entryMode = parsed.entryMode === null ? null : parsed.entryMode.toString(16).padStart(2, '0');
+    if (kind === 'swipe') {
+      const track = (n: 1 | 2 | 3, data: string, start: string) => {
+        const framed = data === '' || data.startsWith(start) ? data : `${start}${data}?`;
+        return { track: n, decodeError: false, length: framed.length, data: framed };
+      };
+      const result = swipeVerdict({
+        tracks: [track(1, parsed.track1, '%'), track(2, parsed.track2, ';'), track(3, '', ';')],
+        encodeType: 'unknown',
+        encodeTypeCode: 0xff,
+      });
+      result.values = { ...result.values, readVia, entryMode };
+      if (readVia !== null && readVia !== 'swipe' && result.status === 'pass') {
+        return { ...result, status: 'warn', errorCode: null, message: `The card was read by ${readVia}, not by a swipe: run the step again and swipe the card.` };
+      }
+      return result;
+    }
+    const values = {
+      presented: true,
+      readVia,
+      entryMode,
+      track2Present: parsed.track2.length > 0,
+      maskedPan: maskedPanFromTrack2(parsed.track2.startsWith(';') ? parsed.track2 : `;${parsed.track2}?`),
+    };
+    if (readVia === 'contactless') return { status: 'pass', values, errorCode: null, message: null };
+    return {
+      status: 'warn',
+      values,
+      errorCode: null,
+      message: readVia === null ? 'A card was read but the reader did not say how; run the step again with a contactless card.' : `The card was read by ${readVia}, not by a tap: run the step again and tap the card.`,
+    };
   }
 
   async close(_ctx: DriverContext): Promise<void> {
@@ -250,9 +352,12 @@ export class HidCardReaderDriver implements DeviceDriver {
     subCommand: number,
     ctx: DriverContext,
     signal: AbortSignal,
+    data: Uint8Array = new Uint8Array(),
+    timeoutMs: number = this.commandTimeoutMs,
+    sensitiveAnswer = false,
   ): Promise<{ status: number; data: Uint8Array }> {
     const decoder = new VivoDecoder('response');
-    const frame = encodeVivoCommand(command, subCommand);
+    const frame = encodeVivoCommand(command, subCommand, data);
     let badCrc = 0;
     const answer = new Promise<{ status: number; data: Uint8Array }>((resolve, reject) => {
       const cleanup = (): void => {
@@ -265,7 +370,7 @@ export class HidCardReaderDriver implements DeviceDriver {
         for (const event of decoder.push(chunk)) {
           if (event.type === 'bad_crc') badCrc += 1;
           if (event.type !== 'frame') continue;
-          ctx.log({ direction: 'rx', hex: toHex(event.raw), at: Date.now() });
+          ctx.log({ direction: 'rx', hex: toHex(sensitiveAnswer ? event.raw.subarray(0, 14) : event.raw), at: Date.now() });
           if (event.command !== command) continue;
           cleanup();
           resolve({ status: event.code, data: event.data });
@@ -288,7 +393,7 @@ export class HidCardReaderDriver implements DeviceDriver {
       const timer = setTimeout(() => {
         cleanup();
         reject(timedOut());
-      }, this.commandTimeoutMs);
+      }, timeoutMs);
       if (signal.aborted) {
         onAbort();
         return;

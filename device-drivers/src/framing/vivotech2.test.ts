@@ -9,6 +9,8 @@ import {
   crc16CcittFalse,
   decodeVivo,
   encodeVivoCommand,
+  parseActivateTransaction,
+  parseTlv,
   encodeVivoResponse,
   type VivoEvent,
 } from './vivotech2.ts';
@@ -118,5 +120,37 @@ describe('ViVOtech2 frames', () => {
     const events: VivoEvent[] = [];
     for await (const e of Readable.from([frame.subarray(0, 7), frame.subarray(7)]).pipe(new VivoParser('response'))) events.push(e as VivoEvent);
     expect(events.map((e) => e.type)).toEqual(['frame']);
+  });
+
+  // A transaction answer published by IDTech (knowledge base "Examples of parsing - Vendi, Neo"):
+  // a contactless MagStripe read, tracks without sentinels, then TLVs; CRC big-endian.
+  const PUBLISHED_SAMPLE =
+    '5669564f746563683200030000763942363237393235373734393133323334335e5445535420434152442f56' +
+    '49564f544543485e3130313238313330303732313034333530303030253632373932353737343931333233' +
+    '34333d3130313238313330303732313034333530303030009f3501229f390107ffee0104df300100dfee2601416a44';
+
+  it('decodes a published reader answer (CRC, tracks, POS entry mode)', () => {
+    const events = decodeVivo(Uint8Array.from(Buffer.from(PUBLISHED_SAMPLE, 'hex')), 'response');
+    expect(events).toHaveLength(1);
+    const frame = events[0];
+    if (frame?.type !== 'frame') throw new Error('no frame');
+    expect(frame.data.length).toBe(0x76);
+    const parsed = parseActivateTransaction(frame.data);
+    expect(parsed?.track2).toBe('6279257749132343=10128130072104350000');
+    expect(parsed?.track1.startsWith('B6279257749132343^TEST CARD/VIVOTECH^')).toBe(true);
+    expect(parsed?.entryMode).toBe(0x07);
+    expect([...(parsed?.tags.keys() ?? [])]).toEqual(['9F35', '9F39', 'FFEE01', 'DF30', 'DFEE26']);
+  });
+
+  it('BER-TLV: multi-byte tags, long lengths, constructed tags; refuses truncated lists', () => {
+    const long = new Uint8Array(130).fill(0x41);
+    const tlv = Uint8Array.from([0x5a, 0x02, 0x12, 0x34, 0xdf, 0xee, 0x26, 0x81, 130, ...long, 0xff, 0xee, 0x01, 0x04, 0xdf, 0x30, 0x01, 0x0c]);
+    const tags = parseTlv(tlv);
+    expect(tags?.get('5A')).toEqual(Uint8Array.of(0x12, 0x34));
+    expect(tags?.get('DFEE26')?.length).toBe(130);
+    expect(tags?.get('DF30')).toEqual(Uint8Array.of(0x0c));
+    expect(parseTlv(Uint8Array.of(0x9f, 0x39, 0x02, 0x01))).toBeNull();
+    expect(parseTlv(Uint8Array.of(0x9f))).toBeNull();
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => void expect(() => parseActivateTransaction(bytes)).not.toThrow()));
   });
 });

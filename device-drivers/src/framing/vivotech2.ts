@@ -26,6 +26,87 @@ export type VivoDirection = 'command' | 'response';
 /** Common commands (guide §8): ping 18-01, get firmware version 29-00. */
 export const VIVO_PING = { command: 0x18, subCommand: 0x01 } as const;
 export const VIVO_GET_FIRMWARE_VERSION = { command: 0x29, subCommand: 0x00 } as const;
+/** Activate Transaction (guide §8, 02-01): data = one byte, seconds to wait for a card. */
+export const VIVO_ACTIVATE_TRANSACTION = { command: 0x02, subCommand: 0x01 } as const;
+/** Cancel Transaction (guide §8, 05-01). */
+export const VIVO_CANCEL_TRANSACTION = { command: 0x05, subCommand: 0x01 } as const;
+
+/** POS entry mode (EMV tag 9F39) values the reader reports (guide, Activate Transaction TLVs). */
+export const ENTRY_MODE = {
+  0x90: 'swipe',
+  0x80: 'swipe', // contact fallback to magnetic stripe
+  0x91: 'contactless', // contactless MagStripe (MSD)
+  0x07: 'contactless', // contactless EMV
+  0x05: 'chip',
+} as const satisfies Record<number, 'swipe' | 'contactless' | 'chip'>;
+
+export interface ActivateTransactionResult {
+  track1: string;
+  track2: string;
+  /** 9F39 value, when the reader sent it. */
+  entryMode: number | null;
+  tags: Map<string, Uint8Array>;
+}
+
+/**
+ * Parses a BER-TLV list (EMV Book 3 Annex B: multi-byte tags when the low 5 bits are all set,
+ * lengths in short or 81/82 long form). Returns null unless the bytes are exactly a TLV list.
+ * Constructed tags (bit 6 of the first byte, e.g. FFEE01) are also descended into.
+ */
+export function parseTlv(bytes: Uint8Array, into: Map<string, Uint8Array> = new Map()): Map<string, Uint8Array> | null {
+  let i = 0;
+  while (i < bytes.length) {
+    const tagStart = i;
+    const first = bytes[i++] as number;
+    if ((first & 0x1f) === 0x1f) {
+      // Further tag bytes follow while their top bit is set.
+      for (;;) {
+        if (i >= bytes.length) return null;
+        if (((bytes[i++] as number) & 0x80) === 0) break;
+      }
+    }
+    const tag = Buffer.from(bytes.subarray(tagStart, i)).toString('hex').toUpperCase();
+    if (i >= bytes.length) return null;
+    let length = bytes[i++] as number;
+    if (length === 0x81) {
+      if (i >= bytes.length) return null;
+      length = bytes[i++] as number;
+    } else if (length === 0x82) {
+      if (i + 2 > bytes.length) return null;
+      length = ((bytes[i] as number) << 8) | (bytes[i + 1] as number);
+      i += 2;
+    } else if (length > 0x7f) return null;
+    if (i + length > bytes.length) return null;
+    const value = bytes.slice(i, i + length);
+    into.set(tag, value);
+    if ((first & 0x20) !== 0 && parseTlv(value, into) === null) return null;
+    i += length;
+  }
+  return into;
+}
+
+/**
+ * Data of an OK answer to Activate Transaction: track 1 length + data, track 2 length + data,
+ * then (depending on firmware) a track-3 length and/or a clearing-record flag byte, then TLVs.
+ * We accept the variants by trying the TLV list after 0, 1 or 2 such bytes.
+ */
+export function parseActivateTransaction(data: Uint8Array): ActivateTransactionResult | null {
+  const latin1 = new TextDecoder('latin1');
+  let i = 0;
+  const t1len = data[i++];
+  if (t1len === undefined || i + t1len > data.length) return null;
+  const track1 = latin1.decode(data.subarray(i, i + t1len));
+  i += t1len;
+  const t2len = data[i++];
+  if (t2len === undefined || i + t2len > data.length) return null;
+  const track2 = latin1.decode(data.subarray(i, i + t2len));
+  i += t2len;
+  let tags: Map<string, Uint8Array> | null = null;
+  for (let skip = 0; skip <= 2 && tags === null && i + skip <= data.length; skip++) tags = parseTlv(data.subarray(i + skip));
+  tags ??= new Map();
+  const mode = tags.get('9F39');
+  return { track1, track2, entryMode: mode && mode.length === 1 ? (mode[0] as number) : null, tags };
+}
 
 /** Response status codes (guide, "Status Code" table) the driver explains. */
 export const VIVO_STATUS: Record<number, string> = {

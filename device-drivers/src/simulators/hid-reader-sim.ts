@@ -5,8 +5,10 @@
  *
  * - MagTek-style: answers GET_PROPERTY feature-report commands (software id, serial number) and
  *   sends one 337-byte input report per `swipe()`.
- * - IDTech-style: answers ViVOtech2 commands written to it (ping 18-01, firmware version 29-00)
- *   with response frames split into zero-padded 63-byte report bodies, as the reader does over HID.
+ * - IDTech-style: answers ViVOtech2 commands written to it (ping 18-01, firmware version 29-00,
+ *   Activate Transaction 02-01 — answered when `swipe()` or `tap()` presents a card, or with
+ *   "timeout" — and Cancel Transaction 05-01) with response frames split into zero-padded 63-byte
+ *   report bodies, as the reader does over HID.
  *
  * It is not a `DeviceSimulator` (there is no far-end transport to attach to) but offers the same
  * `setFaults` / `thinkTimeMs`, with these meanings for a card reader:
@@ -32,7 +34,14 @@ import {
   encodeMagtekCommandResponse,
   encodeSwipeReport,
 } from '../framing/magtek-swipe.ts';
-import { VIVO_GET_FIRMWARE_VERSION, VIVO_PING, VivoDecoder, encodeVivoResponse } from '../framing/vivotech2.ts';
+import {
+  VIVO_ACTIVATE_TRANSACTION,
+  VIVO_CANCEL_TRANSACTION,
+  VIVO_GET_FIRMWARE_VERSION,
+  VIVO_PING,
+  VivoDecoder,
+  encodeVivoResponse,
+} from '../framing/vivotech2.ts';
 import { SIMULATOR_FAULTS, type SimulatorFault } from './simulator.ts';
 
 const hexId = z.string().regex(/^[0-9a-f]{4}$/);
@@ -151,9 +160,13 @@ export class HidReaderSimulator extends TransportEmitter implements Transport, F
 
   /** A card goes through the slot (the scenario's test card unless another is given). */
   swipe(card: Partial<HidReaderScenario['card']> = {}): void {
-    if (!this.opened || this.scenario.variant !== 'magtek') return;
+    if (!this.opened) return;
     if (this.faults.has('unplug_mid_command')) {
       this.unplug();
+      return;
+    }
+    if (this.scenario.variant === 'idtech') {
+      this.present('swipe', card);
       return;
     }
     const tracks = { ...this.scenario.card, ...card };
@@ -171,6 +184,47 @@ export class HidReaderSimulator extends TransportEmitter implements Transport, F
       this.emit('data', report);
     });
   }
+
+  /** A contactless card is held on the reader (IDTech-style readers only). */
+  tap(card: Partial<HidReaderScenario['card']> = {}): void {
+    if (!this.opened || this.scenario.variant !== 'idtech') return;
+    if (this.faults.has('unplug_mid_command')) {
+      this.unplug();
+      return;
+    }
+    this.present('contactless', card);
+  }
+
+  /** Answers a waiting Activate Transaction with the card (or the reader's failure). */
+  private present(how: 'swipe' | 'contactless', card: Partial<HidReaderScenario['card']>): void {
+    const pending = this.transaction;
+    if (!pending) return;
+    clearTimeout(pending);
+    this.timers.delete(pending);
+    this.transaction = null;
+    const cmd = VIVO_ACTIVATE_TRANSACTION.command;
+    if (this.faults.has('card_reader_failure')) {
+      this.sendVivo(encodeVivoResponse(cmd, 0x0a)); // "Failed / NAK": the card could not be read
+      return;
+    }
+    const tracks = { ...this.scenario.card, ...card };
+    const enc = new TextEncoder();
+    // Readers send track data without sentinels (guide §12 samples).
+    const t1 = enc.encode(how === 'swipe' && !this.faults.has('bad_checksum') ? tracks.track1.replace(/^%/, '').replace(/\?$/, '') : '');
+    const t2 = enc.encode(tracks.track2.replace(/^;/, '').replace(/\?$/, ''));
+    const data = Uint8Array.from([
+      t1.length,
+      ...t1,
+      t2.length,
+      ...t2,
+      0x00, // no clearing record
+      0x9f, 0x39, 0x01, how === 'swipe' ? 0x90 : 0x91, // POS entry mode
+      0xff, 0xee, 0x01, 0x04, 0xdf, 0x30, 0x01, how === 'swipe' ? 0x0c : 0x00, // track data source
+    ]);
+    this.later(this.delay(), () => this.sendVivo(encodeVivoResponse(cmd, 0x00, data)));
+  }
+
+  private transaction: ReturnType<typeof setTimeout> | null = null;
 
   // --- MagTek-style feature-report commands ----------------------------------------------------
 
@@ -227,15 +281,34 @@ export class HidReaderSimulator extends TransportEmitter implements Transport, F
         return;
       }
       if (this.faults.has('missing_ack')) continue;
+      if (event.command === VIVO_ACTIVATE_TRANSACTION.command && event.code === VIVO_ACTIVATE_TRANSACTION.subCommand && !this.faults.has('nak_storm')) {
+        // Wait for a card for the requested number of seconds, then answer "timeout".
+        const seconds = event.data[0] ?? 30;
+        if (this.transaction) clearTimeout(this.transaction);
+        this.transaction = this.later(seconds * 1000, () => {
+          this.transaction = null;
+          this.sendVivo(encodeVivoResponse(VIVO_ACTIVATE_TRANSACTION.command, 0x08));
+        });
+        if (this.scenario.autoSwipeAfterMs !== null) this.later(this.scenario.autoSwipeAfterMs, () => this.present('swipe', {}));
+        continue;
+      }
+      if (event.command === VIVO_CANCEL_TRANSACTION.command && event.code === VIVO_CANCEL_TRANSACTION.subCommand && this.transaction) {
+        clearTimeout(this.transaction);
+        this.timers.delete(this.transaction);
+        this.transaction = null;
+      }
       const answer = this.vivoAnswer(event.command, event.code);
-      this.later(this.delay(), () => {
-        if (this.faults.has('garbage')) this.emit('data', this.junk(VIVO_REPORT_BODY));
-        for (let i = 0; i < answer.length; i += VIVO_REPORT_BODY) {
-          const report = new Uint8Array(VIVO_REPORT_BODY);
-          report.set(answer.subarray(i, i + VIVO_REPORT_BODY));
-          this.emit('data', report);
-        }
-      });
+      this.later(this.delay(), () => this.sendVivo(answer));
+    }
+  }
+
+  /** One response frame as the reader sends it over HID: zero-padded 63-byte report bodies. */
+  private sendVivo(frame: Uint8Array): void {
+    if (this.faults.has('garbage')) this.emit('data', this.junk(VIVO_REPORT_BODY));
+    for (let i = 0; i < frame.length; i += VIVO_REPORT_BODY) {
+      const report = new Uint8Array(VIVO_REPORT_BODY);
+      report.set(frame.subarray(i, i + VIVO_REPORT_BODY));
+      this.emit('data', report);
     }
   }
 
@@ -245,6 +318,7 @@ export class HidReaderSimulator extends TransportEmitter implements Transport, F
     else if (command === VIVO_PING.command && sub === VIVO_PING.subCommand) frame = encodeVivoResponse(command, 0x00);
     else if (command === VIVO_GET_FIRMWARE_VERSION.command && sub === VIVO_GET_FIRMWARE_VERSION.subCommand)
       frame = encodeVivoResponse(command, 0x00, new TextEncoder().encode(this.scenario.firmwareVersion ?? ''));
+    else if (command === VIVO_CANCEL_TRANSACTION.command && sub === VIVO_CANCEL_TRANSACTION.subCommand) frame = encodeVivoResponse(command, 0x00);
     else frame = encodeVivoResponse(command, command === VIVO_PING.command || command === VIVO_GET_FIRMWARE_VERSION.command ? 0x03 : 0x02);
     if (this.faults.has('bad_checksum')) {
       frame = Uint8Array.from(frame);
@@ -267,17 +341,19 @@ export class HidReaderSimulator extends TransportEmitter implements Transport, F
     if (!this.opened) throw new TransportError(this.unplugged ? 'unplugged' : 'closed', `${this.info.path}: the connection to the card reader is closed.`);
   }
 
-  private later(ms: number, fn: () => void): void {
+  private later(ms: number, fn: () => void): ReturnType<typeof setTimeout> {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       if (this.opened) fn();
     }, ms);
     this.timers.add(timer);
+    return timer;
   }
 
   private clearTimers(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.transaction = null;
   }
 }
 
