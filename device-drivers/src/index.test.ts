@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import * as drivers from './index.ts';
+
+describe('@emdad/device-drivers public surface', () => {
+  it('exports the service, runner, drivers and simulators other packages use, without side effects', () => {
+    for (const name of [
+      'createDeviceService',
+      'DeviceService',
+      'createDeviceServiceHandlers',
+      'deviceServiceRequestSchemas',
+      'DeviceServiceError',
+      'runDiagnostics',
+      'autoDetect',
+      'suiteForFamily',
+      'DriverError',
+      'SerialTransport',
+      'createAbecsPinpadDriver',
+      'createPp791Driver',
+      'createHidCardReaderDriver',
+      'AbecsPinpadSimulator',
+      'formatRunReport',
+    ] as const) {
+      expect(typeof drivers[name], name).toBe('function');
+    }
+    expect(Object.keys(drivers.DEVICE_SERVICE_ERROR_SENTENCES)).toContain('permission_denied');
+  });
+});
