@@ -7,7 +7,6 @@ describe('@emdad/device-drivers public surface', () => {
       'createDeviceService',
       'DeviceService',
       'createDeviceServiceHandlers',
-      'deviceServiceRequestSchemas',
       'DeviceServiceError',
       'runDiagnostics',
       'autoDetect',
@@ -23,5 +22,8 @@ describe('@emdad/device-drivers public surface', () => {
       expect(typeof drivers[name], name).toBe('function');
     }
     expect(Object.keys(drivers.DEVICE_SERVICE_ERROR_SENTENCES)).toContain('permission_denied');
+    expect(Object.keys(drivers.deviceServiceRequestSchemas)).toEqual(
+      expect.arrayContaining(['listDevices', 'connect', 'identify', 'runSuite', 'cancel', 'disconnect']),
+    );
   });
 });
