@@ -107,6 +107,8 @@ export interface DeviceListing {
   serialNumber: string | null;
   manufacturer: string | null;
   product: string | null;
+  /** A short label from the USB vendor id (e.g. "Ingenico", "FTDI USB-serial adapter"), if known. */
+  label: string | null;
   /** The session holding this port, if any. */
   sessionId: string | null;
 }
@@ -248,7 +250,9 @@ export type DeviceEvent =
       data: { runId: string; sessionId: string; result: DiagnosticRunResult };
     }
   | { kind: 'session_lost'; at: string; data: { sessionId: string; path: string; error: DeviceApiError } }
-  | { kind: 'session_closed'; at: string; data: { sessionId: string; path: string } };
+  | { kind: 'session_closed'; at: string; data: { sessionId: string; path: string } }
+  /** Devices plugged in or pulled out since the service's last look (the app watches all the time). */
+  | { kind: 'devices_changed'; at: string; data: { added: DeviceListing[]; removed: DeviceListing[] } };
 export const DEVICE_EVENT_CHANNEL = 'device:event';
 
 // ---- the browser-mode agent's WebSocket ----------------------------------------------------------

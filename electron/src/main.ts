@@ -136,6 +136,8 @@ if (!app.requestSingleInstanceLock()) {
     const service = createDeviceService();
     for (const devicePath of devicePathsFrom(process.env.EMDAD_DEVICE_PATHS, path.delimiter))
       service.addPath(devicePath);
+    // Plugging a PinPad in or pulling it out shows up in the device list without a refresh.
+    void service.startWatching().catch(() => undefined);
     const backend = createDeviceServiceBackend(service);
     const handlers = createDeviceHandlerMap({ backend, transport: 'ipc' });
     registerDeviceIpc(ipcMain, handlers, (frameUrl) => isTrustedIpcSender(frameUrl, entryUrl));

@@ -16,6 +16,8 @@ async function main(): Promise<void> {
   const service = createDeviceService();
   for (const devicePath of devicePathsFrom(process.env.EMDAD_DEVICE_PATHS, path.delimiter))
     service.addPath(devicePath);
+  // Plugging a PinPad in or pulling it out shows up in the device list without a refresh.
+  void service.startWatching().catch(() => undefined);
   const { agent, close } = await startDeviceAgent(service, {
     allowedOrigins: origins,
     port: agentPortFrom(process.env),
