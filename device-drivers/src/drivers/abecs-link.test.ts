@@ -13,11 +13,13 @@ async function setup() {
   const received: string[] = [];
   const decoder = new AbecsDecoder();
   device.on('data', (chunk) => {
-    for (const e of decoder.push(chunk)) received.push(e.type === 'frame' ? fromLatin1(e.data) : e.type === 'control' ? `<${e.byte}>` : e.type);
+    for (const e of decoder.push(chunk))
+      received.push(e.type === 'frame' ? fromLatin1(e.data) : e.type === 'control' ? `<${e.byte}>` : e.type);
   });
   const log: FrameLogEntry[] = [];
   const link = new AbecsLink(host, (e) => log.push(e));
-  const say = (bytes: Uint8Array | number) => device.write(typeof bytes === 'number' ? Uint8Array.of(bytes) : bytes);
+  const say = (bytes: Uint8Array | number) =>
+    device.write(typeof bytes === 'number' ? Uint8Array.of(bytes) : bytes);
   return { host, device: device as MemoryTransport, link, received, say, log };
 }
 
@@ -92,7 +94,11 @@ describe('AbecsLink (spec 2.2.2) over the memory pair, fake timers', () => {
   it('passes NTM notifications on and keeps waiting for the final answer', async () => {
     const { link, say } = await setup();
     const notes: string[] = [];
-    const result = link.command('CEX', { blocking: true, timeoutMs: 60_000, onNotification: (t) => notes.push(t) });
+    const result = link.command('CEX', {
+      blocking: true,
+      timeoutMs: 60_000,
+      onNotification: (t) => notes.push(t),
+    });
     await advance(1);
     await say(ABECS.ACK);
     await say(encodeAbecsText('NTM000032INSERT OR SWIPE                 '));
@@ -123,7 +129,9 @@ describe('AbecsLink (spec 2.2.2) over the memory pair, fake timers', () => {
   it('an aborted command is cancelled on the PinPad (CAN) and rejects with the abort reason', async () => {
     const { link, received, say } = await setup();
     const controller = new AbortController();
-    const result = link.command('GKY', { blocking: true, timeoutMs: 60_000, signal: controller.signal }).catch((e: unknown) => e);
+    const result = link
+      .command('GKY', { blocking: true, timeoutMs: 60_000, signal: controller.signal })
+      .catch((e: unknown) => e);
     await advance(1);
     await say(ABECS.ACK);
     await advance(1000);
@@ -175,7 +183,9 @@ describe('AbecsLink robustness (fast-check)', () => {
         expect(outcome).not.toBe('pending');
         if (!(outcome instanceof Uint8Array)) {
           expect(outcome).toBeInstanceOf(DriverError);
-          expect(['DIAG-LINK-001', 'DIAG-LINK-002', 'DIAG-LINK-003']).toContain((outcome as DriverError).code);
+          expect(['DIAG-LINK-001', 'DIAG-LINK-002', 'DIAG-LINK-003']).toContain(
+            (outcome as DriverError).code,
+          );
         }
       }),
       { numRuns: 60 },

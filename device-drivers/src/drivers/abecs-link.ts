@@ -11,7 +11,14 @@
  * Every byte on the wire is logged through `log` so a failed step carries its raw frames.
  */
 import type { Transport, TransportError } from '../transport/transport.ts';
-import { ABECS, AbecsDecoder, encodeAbecsFrame, fromLatin1, latin1, type AbecsEvent } from '../framing/abecs.ts';
+import {
+  ABECS,
+  AbecsDecoder,
+  encodeAbecsFrame,
+  fromLatin1,
+  latin1,
+  type AbecsEvent,
+} from '../framing/abecs.ts';
 import { DriverError, toHex, type FrameLogEntry } from './driver.ts';
 
 export interface AbecsLinkTimings {
@@ -138,7 +145,11 @@ export class AbecsLink {
     w.resolve(this.queue.shift() ?? null);
   }
 
-  private fail(code: ConstructorParameters<typeof DriverError>[0], message: string, cause?: unknown): DriverError {
+  private fail(
+    code: ConstructorParameters<typeof DriverError>[0],
+    message: string,
+    cause?: unknown,
+  ): DriverError {
     return new DriverError(code, message, { frames: [...this.frames], cause });
   }
 
@@ -159,7 +170,11 @@ export class AbecsLink {
   private async next(ms: number, signal?: AbortSignal): Promise<AbecsEvent | null> {
     const queued = this.queue.shift();
     if (queued) return queued;
-    if (!this.attached) throw this.fail('DIAG-LINK-001', 'The connection to the PinPad was closed before it answered. Connect again and retry.');
+    if (!this.attached)
+      throw this.fail(
+        'DIAG-LINK-001',
+        'The connection to the PinPad was closed before it answered. Connect again and retry.',
+      );
     if (this.lost) return null;
     if (signal?.aborted) throw new Aborted();
     return new Promise<AbecsEvent | null>((resolve, reject) => {
@@ -168,11 +183,14 @@ export class AbecsLink {
         this.waiter = null;
         reject(new Aborted());
       };
-      const timer = setTimeout(() => {
-        cleanup();
-        this.waiter = null;
-        resolve(null);
-      }, Math.max(0, ms));
+      const timer = setTimeout(
+        () => {
+          cleanup();
+          this.waiter = null;
+          resolve(null);
+        },
+        Math.max(0, ms),
+      );
       const cleanup = () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
@@ -312,7 +330,10 @@ export class AbecsLink {
           );
         }
         if (!(await this.discardUntilSilence())) {
-          throw this.fail('DIAG-LINK-002', 'The line never went quiet after a damaged answer: there is constant noise on it. Try another cable or port.');
+          throw this.fail(
+            'DIAG-LINK-002',
+            'The line never went quiet after a damaged answer: there is constant noise on it. Try another cable or port.',
+          );
         }
         await this.write(Uint8Array.of(ABECS.NAK));
       }

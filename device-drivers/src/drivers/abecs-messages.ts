@@ -97,7 +97,8 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 function blocksOf(blocks: readonly Uint8Array[]): Uint8Array[] {
   return blocks.flatMap((b) => {
-    if (b.length > MAX_BLOCK) throw new RangeError(`ABECS block of ${b.length} bytes: at most ${MAX_BLOCK} (spec 2.3.1)`);
+    if (b.length > MAX_BLOCK)
+      throw new RangeError(`ABECS block of ${b.length} bytes: at most ${MAX_BLOCK} (spec 2.3.1)`);
     return [latin1(len3(b.length)), b];
   });
 }
@@ -154,7 +155,10 @@ export function parseResponse(data: Uint8Array): AbecsResponseMessage | null {
 
 export function encodeParams(params: readonly AbecsParam[]): Uint8Array {
   return concat(
-    params.flatMap((p) => [Uint8Array.of(p.id >> 8, p.id & 0xff, p.value.length >> 8, p.value.length & 0xff), p.value]),
+    params.flatMap((p) => [
+      Uint8Array.of(p.id >> 8, p.id & 0xff, p.value.length >> 8, p.value.length & 0xff),
+      p.value,
+    ]),
   );
 }
 
@@ -206,7 +210,8 @@ export function idList(ids: readonly number[]): AbecsParam {
 
 export function readIdList(value: Uint8Array): number[] {
   const ids: number[] = [];
-  for (let i = 0; i + 1 < value.length; i += 2) ids.push(((value[i] as number) << 8) | (value[i + 1] as number));
+  for (let i = 0; i + 1 < value.length; i += 2)
+    ids.push(((value[i] as number) << 8) | (value[i + 1] as number));
   return ids;
 }
 

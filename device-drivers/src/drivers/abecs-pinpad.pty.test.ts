@@ -20,7 +20,14 @@ import { AbecsPinpadDriver, type AbecsDriverOptions } from './abecs-pinpad.ts';
 import type { DriverContext } from './driver.ts';
 
 const FAST: AbecsDriverOptions = {
-  timings: { ackTimeoutMs: 400, responseTimeoutMs: 1200, silenceMs: 100, maxDiscardMs: 1500, interByteTimeoutMs: 400, eotTimeoutMs: 400 },
+  timings: {
+    ackTimeoutMs: 400,
+    responseTimeoutMs: 1200,
+    silenceMs: 100,
+    maxDiscardMs: 1500,
+    interByteTimeoutMs: 400,
+    eotTimeoutMs: 400,
+  },
   keyTimeoutMs: 800,
   eventTimeoutS: 1,
 };
@@ -48,9 +55,18 @@ async function simulatedPinpad(scenario: string, faults: SimulatorFault[], link 
   return { pair, host, sim, link };
 }
 
-async function runSuite(host: SerialTransport, options: { signal?: AbortSignal; onProgress?: (e: DiagnosticProgressEvent) => void } = {}) {
+async function runSuite(
+  host: SerialTransport,
+  options: { signal?: AbortSignal; onProgress?: (e: DiagnosticProgressEvent) => void } = {},
+) {
   const driver = new AbecsPinpadDriver(host, FAST);
-  return runDiagnostics({ driver, suite: ABECS_PINPAD_SUITE, port: host.info.path, cleanupTimeoutMs: 3000, ...options });
+  return runDiagnostics({
+    driver,
+    suite: ABECS_PINPAD_SUITE,
+    port: host.info.path,
+    cleanupTimeoutMs: 3000,
+    ...options,
+  });
 }
 
 describe('ABECS suite over socat ptys, simulator in-process', () => {
@@ -67,7 +83,11 @@ describe('ABECS suite over socat ptys, simulator in-process', () => {
       ['close', 'pass'],
     ]);
     expect(result.verdict).toBe('healthy');
-    expect(result.identity).toMatchObject({ serialNumber: '5C123456', manufacturer: 'INGENICO', model: 'PPC930' });
+    expect(result.identity).toMatchObject({
+      serialNumber: '5C123456',
+      manufacturer: 'INGENICO',
+      model: 'PPC930',
+    });
     expect(result.steps[0]?.frames.some((f) => f.hex === '164f504e17a8a9')).toBe(true);
   });
 
@@ -97,7 +117,10 @@ describe('ABECS suite over socat ptys, simulator in-process', () => {
   it('no keys loaded: key_slots fails with DIAG-SEC-001', async () => {
     const { host } = await simulatedPinpad('no-keys', []);
     const result = await runSuite(host);
-    expect(result.steps.find((s) => s.id === 'key_slots')).toMatchObject({ status: 'fail', errorCode: 'DIAG-SEC-001' });
+    expect(result.steps.find((s) => s.id === 'key_slots')).toMatchObject({
+      status: 'fail',
+      errorCode: 'DIAG-SEC-001',
+    });
   });
 
   it('cable pulled mid-command (socat killed): DIAG-LINK-003 in bounded time, then the port opens again', async () => {
@@ -123,7 +146,10 @@ describe('ABECS suite over socat ptys, simulator in-process', () => {
     const result = await run;
     expect(Date.now() - killedAt).toBeLessThan(5000);
     expect(result.errorCodes).toContain('DIAG-LINK-003');
-    expect(result.steps.find((s) => s.id === 'keypad')).toMatchObject({ status: 'fail', errorCode: 'DIAG-LINK-003' });
+    expect(result.steps.find((s) => s.id === 'keypad')).toMatchObject({
+      status: 'fail',
+      errorCode: 'DIAG-LINK-003',
+    });
     expect(first.host.isOpen).toBe(false);
 
     // Plug back in: a new socat on the same path; the same transport object opens again.
@@ -137,7 +163,11 @@ describe('ABECS suite over socat ptys, simulator in-process', () => {
     cleanups.push(async () => sim.detach());
     await first.host.open();
     const again = new AbecsPinpadDriver(first.host, FAST);
-    const ctx: DriverContext = { signal: new AbortController().signal, log: () => undefined, prompt: () => undefined };
+    const ctx: DriverContext = {
+      signal: new AbortController().signal,
+      log: () => undefined,
+      prompt: () => undefined,
+    };
     await again.open(ctx);
     expect((await again.identify(ctx)).serialNumber).toBe('5C123456');
   });
@@ -145,7 +175,11 @@ describe('ABECS suite over socat ptys, simulator in-process', () => {
   it('probe recognises the PinPad within the time given', async () => {
     const { host } = await simulatedPinpad('healthy', []);
     const driver = new AbecsPinpadDriver(host);
-    const ctx: DriverContext = { signal: new AbortController().signal, log: () => undefined, prompt: () => undefined };
+    const ctx: DriverContext = {
+      signal: new AbortController().signal,
+      log: () => undefined,
+      prompt: () => undefined,
+    };
     expect(await driver.probe(ctx, 1500)).toBe(true);
   });
 });
@@ -153,8 +187,14 @@ describe('ABECS suite over socat ptys, simulator in-process', () => {
 describe('simulator as a separate process (simulators/cli.ts)', () => {
   const cli = fileURLToPath(new URL('../simulators/cli.ts', import.meta.url));
 
-  function startCli(args: string[]): { child: ChildProcess; lines: string[]; waitFor: (re: RegExp, ms?: number) => Promise<string> } {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  function startCli(args: string[]): {
+    child: ChildProcess;
+    lines: string[];
+    waitFor: (re: RegExp, ms?: number) => Promise<string>;
+  } {
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     cleanups.push(async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
@@ -196,12 +236,25 @@ describe('simulator as a separate process (simulators/cli.ts)', () => {
 
   it('serves the PinPad on --link, really unplugs on unplug_mid_command, comes back, and removes socat on SIGTERM', async () => {
     const link = linkPath();
-    const sim = startCli(['--device', 'abecs', '--link', link, '--scenario', 'healthy', '--replug-ms', '500']);
+    const sim = startCli([
+      '--device',
+      'abecs',
+      '--link',
+      link,
+      '--scenario',
+      'healthy',
+      '--replug-ms',
+      '500',
+    ]);
     await sim.waitFor(/^READY /);
     const host = new SerialTransport({ path: link });
     await host.open();
     cleanups.push(() => host.close());
-    const ctx: DriverContext = { signal: new AbortController().signal, log: () => undefined, prompt: () => undefined };
+    const ctx: DriverContext = {
+      signal: new AbortController().signal,
+      log: () => undefined,
+      prompt: () => undefined,
+    };
     const driver = new AbecsPinpadDriver(host, FAST);
     await driver.open(ctx);
     expect((await driver.identify(ctx)).serialNumber).toBe('5C123456');

@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryPair, type MemoryTransport } from '../transport/memory-transport.ts';
-import { AbecsPinpadSimulator, loadAbecsScenario, type AbecsSimulatorOptions } from '../simulators/abecs-pinpad-sim.ts';
+import {
+  AbecsPinpadSimulator,
+  loadAbecsScenario,
+  type AbecsSimulatorOptions,
+} from '../simulators/abecs-pinpad-sim.ts';
 import type { SimulatorFault } from '../simulators/simulator.ts';
 import { AbecsPinpadDriver, type AbecsDriverOptions } from './abecs-pinpad.ts';
 import type { DriverContext, FrameLogEntry } from './driver.ts';
@@ -32,17 +36,31 @@ afterEach(() => {
 /** The far end of a memory pair. */
 const deviceEndOf = (host: MemoryTransport) => host.peer as MemoryTransport;
 
-async function rig(scenario = 'healthy', faults: SimulatorFault[] = [], simOptions: AbecsSimulatorOptions = {}, driverOptions: AbecsDriverOptions = FAST_DRIVER): Promise<Rig> {
+async function rig(
+  scenario = 'healthy',
+  faults: SimulatorFault[] = [],
+  simOptions: AbecsSimulatorOptions = {},
+  driverOptions: AbecsDriverOptions = FAST_DRIVER,
+): Promise<Rig> {
   const [host, device] = createMemoryPair();
   await host.open();
   await device.open();
-  const sim = new AbecsPinpadSimulator(await loadAbecsScenario(scenario), { slowExtraMs: 1500, ...simOptions });
+  const sim = new AbecsPinpadSimulator(await loadAbecsScenario(scenario), {
+    slowExtraMs: 1500,
+    ...simOptions,
+  });
   sim.setFaults(faults);
   sim.attach(device);
   const controller = new AbortController();
   const frames: FrameLogEntry[] = [];
   const prompts: string[] = [];
-  const ctx = { signal: controller.signal, log: (e: FrameLogEntry) => frames.push(e), prompt: (m: { en: string }) => prompts.push(m.en), frames, prompts };
+  const ctx = {
+    signal: controller.signal,
+    log: (e: FrameLogEntry) => frames.push(e),
+    prompt: (m: { en: string }) => prompts.push(m.en),
+    frames,
+    prompts,
+  };
   const r = { host, device, sim, driver: new AbecsPinpadDriver(host, driverOptions), ctx, controller };
   rigs.push(r);
   return r;
@@ -70,7 +88,10 @@ describe('ABECS driver against the simulator (memory pair)', () => {
       contactless: true,
       displayText: { rows: 2, columns: 16 },
       keySlots: { mkTdesPin: [0, 1, 16], mkTdesData: [0], dukptTdesPin: [2, 14], dukptTdesData: [3] },
-      dukptKsns: { pin: { '02': 'FFFF9876543210E00007', '14': 'FFFF0123456789A00042' }, data: { '03': 'FFFF1111112222300001' } },
+      dukptKsns: {
+        pin: { '02': 'FFFF9876543210E00007', '14': 'FFFF0123456789A00042' },
+        data: { '03': 'FFFF1111112222300001' },
+      },
     });
     expect([...driver.checks]).toEqual(['display', 'keypad', 'card_events', 'key_slots']);
     const display = await driver.runCheck('display', ctx);
@@ -79,7 +100,12 @@ describe('ABECS driver against the simulator (memory pair)', () => {
     expect(keypad).toMatchObject({ status: 'pass', values: { keysTested: 3, keysOk: 3 } });
     const cards = await driver.runCheck('card_events', ctx);
     expect(cards.status).toBe('pass');
-    expect(cards.values).toMatchObject({ key: { status: 'pass' }, swipe: { status: 'pass', event: '90' }, chip: { status: 'pass' }, tap: { status: 'pass' } });
+    expect(cards.values).toMatchObject({
+      key: { status: 'pass' },
+      swipe: { status: 'pass', event: '90' },
+      chip: { status: 'pass' },
+      tap: { status: 'pass' },
+    });
     // Card data stays in the driver: only lengths are reported.
     expect(JSON.stringify(cards.values)).not.toContain('5400000000000005');
     expect(ctx.prompts.some((p) => p.includes('INSERT, SWIPE'))).toBe(true); // the NTM notification
@@ -125,14 +151,22 @@ describe('ABECS driver against the simulator (memory pair)', () => {
     const r = await driver.runCheck('card_events', ctx);
     expect(r.status).toBe('fail');
     expect(r.errorCode).toBe('DIAG-CARD-001');
-    expect(r.values).toMatchObject({ key: { status: 'pass' }, swipe: { status: 'fail' }, chip: { status: 'fail' }, tap: { status: 'fail' } });
+    expect(r.values).toMatchObject({
+      key: { status: 'pass' },
+      swipe: { status: 'fail' },
+      chip: { status: 'fail' },
+      tap: { status: 'fail' },
+    });
   });
 
   it('fails key_slots with DIAG-SEC-001 when no key is loaded, and skips tap without contactless', async () => {
     const { driver, ctx } = await rig('no-keys');
     await driver.open(ctx);
     await driver.identify(ctx);
-    expect(await driver.runCheck('key_slots', ctx)).toMatchObject({ status: 'fail', errorCode: 'DIAG-SEC-001' });
+    expect(await driver.runCheck('key_slots', ctx)).toMatchObject({
+      status: 'fail',
+      errorCode: 'DIAG-SEC-001',
+    });
     const cards = await driver.runCheck('card_events', ctx);
     expect(cards.values).toMatchObject({ tap: { status: 'not_supported' } });
     expect(cards.status).toBe('pass');
@@ -142,8 +176,20 @@ describe('ABECS driver against the simulator (memory pair)', () => {
     const { driver, ctx, sim } = await rig('legacy');
     await driver.open(ctx);
     const id = await driver.identify(ctx);
-    expect(id).toMatchObject({ manufacturer: 'INGENICO', model: 'IPP320', serialNumber: '3B998877', firmwareVersion: 'TELIUM3 11.40.01', appVersion: null });
-    expect(id.extra).toMatchObject({ identitySource: 'GIN', specVersion: '1.08', managerVersion: '012.05 240517', memory: '2MB', contactless: true });
+    expect(id).toMatchObject({
+      manufacturer: 'INGENICO',
+      model: 'IPP320',
+      serialNumber: '3B998877',
+      firmwareVersion: 'TELIUM3 11.40.01',
+      appVersion: null,
+    });
+    expect(id.extra).toMatchObject({
+      identitySource: 'GIN',
+      specVersion: '1.08',
+      managerVersion: '012.05 240517',
+      memory: '2MB',
+      contactless: true,
+    });
     expect(sim.received).toEqual(['OPN', 'GIX', 'GIN']);
     const slots = await driver.runCheck('key_slots', ctx);
     expect(slots.status).toBe('not_supported');
@@ -168,7 +214,7 @@ describe('ABECS driver against the simulator (memory pair)', () => {
 
   it('keeps working through garbage on the line', async () => {
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const { driver, ctx } = await rig('healthy', ['garbage'], { random });
     await driver.open(ctx);
     expect((await driver.identify(ctx)).serialNumber).toBe('5C123456');
@@ -205,7 +251,12 @@ describe('ABECS driver against the simulator (memory pair)', () => {
   });
 
   it('cancel() aborts a blocking command with CAN and the PinPad answers EOT', async () => {
-    const { driver, ctx, sim } = await rig('healthy', ['keypad_failure'], {}, { ...FAST_DRIVER, keyTimeoutMs: 20_000 });
+    const { driver, ctx, sim } = await rig(
+      'healthy',
+      ['keypad_failure'],
+      {},
+      { ...FAST_DRIVER, keyTimeoutMs: 20_000 },
+    );
     await driver.open(ctx);
     const run = driver.runCheck('keypad', ctx).then(
       () => 'finished',
@@ -222,7 +273,12 @@ describe('ABECS driver against the simulator (memory pair)', () => {
   });
 
   it('aborting the run signal cancels the command in flight', async () => {
-    const { driver, ctx, controller } = await rig('healthy', ['keypad_failure'], {}, { ...FAST_DRIVER, keyTimeoutMs: 20_000 });
+    const { driver, ctx, controller } = await rig(
+      'healthy',
+      ['keypad_failure'],
+      {},
+      { ...FAST_DRIVER, keyTimeoutMs: 20_000 },
+    );
     await driver.open(ctx);
     const run = driver.runCheck('keypad', ctx);
     setTimeout(() => controller.abort(new Error('technician cancelled')), 150);

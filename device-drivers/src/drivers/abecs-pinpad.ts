@@ -25,7 +25,13 @@ import {
   twoLines,
   type AbecsResponseMessage,
 } from './abecs-messages.ts';
-import { DriverError, type DeviceDriver, type DriverCheckResult, type DriverContext, type DriverFactory } from './driver.ts';
+import {
+  DriverError,
+  type DeviceDriver,
+  type DriverCheckResult,
+  type DriverContext,
+  type DriverFactory,
+} from './driver.ts';
 
 export type AbecsKey = 'OK' | 'F1' | 'F2' | 'F3' | 'F4' | 'CLEAR' | 'CANCEL';
 export type AbecsCardEvent = 'key' | 'swipe' | 'chip' | 'tap';
@@ -133,7 +139,10 @@ export class AbecsPinpadDriver implements DeviceDriver {
       keypadKeys: options.keypadKeys ?? ABECS_DRIVER_DEFAULTS.keypadKeys,
       keyTimeoutMs: options.keyTimeoutMs ?? ABECS_DRIVER_DEFAULTS.keyTimeoutMs,
       cardEvents: options.cardEvents ?? ABECS_DRIVER_DEFAULTS.cardEvents,
-      eventTimeoutS: Math.min(255, Math.max(1, Math.round(options.eventTimeoutS ?? ABECS_DRIVER_DEFAULTS.eventTimeoutS))),
+      eventTimeoutS: Math.min(
+        255,
+        Math.max(1, Math.round(options.eventTimeoutS ?? ABECS_DRIVER_DEFAULTS.eventTimeoutS)),
+      ),
     };
   }
 
@@ -222,19 +231,25 @@ export class AbecsPinpadDriver implements DeviceDriver {
     // an idle PinPad answers EOT at once, and a dead one is found by OPN's own ACK timeout.
     await this.link.cancel(1);
     const response = await this.send(ctx, buildCommand('OPN'));
-    if (response.id === 'ERR' || response.status !== ST.OK) throw this.statusError('DIAG-HW-001', response, 'to open a session (OPN)');
+    if (response.id === 'ERR' || response.status !== ST.OK)
+      throw this.statusError('DIAG-HW-001', response, 'to open a session (OPN)');
   }
 
   /** GIX parameters, or null when the PinPad does not know GIX (an ABECS 1.x firmware: ERR). */
   private async gix(ctx: DriverContext, ids: readonly number[]): Promise<Map<number, Uint8Array> | null> {
     const response = await this.send(ctx, buildCommand('GIX', paramBlocks([idList(ids)])));
     if (response.id === 'ERR') return null;
-    if (response.status !== ST.OK) throw this.statusError('DIAG-HW-001', response, 'the identity request (GIX)');
+    if (response.status !== ST.OK)
+      throw this.statusError('DIAG-HW-001', response, 'the identity request (GIX)');
     const params = decodeParams(response.blocks);
     if (!params) {
-      throw new DriverError('DIAG-LINK-004', 'The PinPad sent an identity answer (GIX) that could not be read. Update the PinPad firmware or report the device model to support.', {
-        frames: this.link.lastFrames(),
-      });
+      throw new DriverError(
+        'DIAG-LINK-004',
+        'The PinPad sent an identity answer (GIX) that could not be read. Update the PinPad firmware or report the device model to support.',
+        {
+          frames: this.link.lastFrames(),
+        },
+      );
     }
     return params;
   }
@@ -246,12 +261,17 @@ export class AbecsPinpadDriver implements DeviceDriver {
    */
   private async identifyWithGin(ctx: DriverContext): Promise<DeviceIdentity> {
     const response = await this.send(ctx, buildCommand('GIN', [Buffer.from('00', 'latin1')]));
-    if (response.id === 'ERR' || response.status !== ST.OK) throw this.statusError('DIAG-HW-001', response, 'the identity request (GIN)');
+    if (response.id === 'ERR' || response.status !== ST.OK)
+      throw this.statusError('DIAG-HW-001', response, 'the identity request (GIN)');
     const body = response.blocks[0] ? fromLatin1(response.blocks[0]) : '';
     if (body.length < 100) {
-      throw new DriverError('DIAG-LINK-004', 'The PinPad sent a short identity answer (GIN). Update the PinPad firmware or report the device model to support.', {
-        frames: this.link.lastFrames(),
-      });
+      throw new DriverError(
+        'DIAG-LINK-004',
+        'The PinPad sent a short identity answer (GIN). Update the PinPad firmware or report the device model to support.',
+        {
+          frames: this.link.lastFrames(),
+        },
+      );
     }
     const field = (from: number, len: number) => body.slice(from, from + len).trim() || null;
     const [modelName, memory] = (field(20, 19) ?? '').split(';');
@@ -265,7 +285,16 @@ export class AbecsPinpadDriver implements DeviceDriver {
       firmwareVersion: field(40, 20),
       // GIN reports the manager application's version, not the ABECS application's.
       appVersion: null,
-      extra: { protocol: 'abecs', identitySource: 'GIN', specVersion: field(60, 4), managerVersion: field(64, 16), memory: memory?.trim() || null, contactless: this.ctlsSupported, keySlots: null, dukptKsns: null },
+      extra: {
+        protocol: 'abecs',
+        identitySource: 'GIN',
+        specVersion: field(60, 4),
+        managerVersion: field(64, 16),
+        memory: memory?.trim() || null,
+        contactless: this.ctlsSupported,
+        keySlots: null,
+        dukptKsns: null,
+      },
     };
     return this.identity;
   }
@@ -321,7 +350,10 @@ export class AbecsPinpadDriver implements DeviceDriver {
         managerVersion: text(PAR.PP_MANVERS),
         emvKernelVersion: text(PAR.PP_KRNLVER),
         contactless: this.ctlsSupported,
-        displayText: displaySize && /^\d{4}$/.test(displaySize) ? { rows: Number(displaySize.slice(0, 2)), columns: Number(displaySize.slice(2)) } : null,
+        displayText:
+          displaySize && /^\d{4}$/.test(displaySize)
+            ? { rows: Number(displaySize.slice(0, 2)), columns: Number(displaySize.slice(2)) }
+            : null,
         keySlots: maps,
         dukptKsns: { pin: ksnPin, data: ksnData },
       },
@@ -357,7 +389,10 @@ export class AbecsPinpadDriver implements DeviceDriver {
     ];
     let shown = 0;
     for (const [l1, l2] of patterns) {
-      ctx.prompt({ en: `Check the PinPad screen shows: "${l1.trim()}" / "${l2.trim()}"`, fa: `بررسی کنید صفحهٔ پین‌پد این را نشان دهد: «${l1.trim()}» / «${l2.trim()}»` });
+      ctx.prompt({
+        en: `Check the PinPad screen shows: "${l1.trim()}" / "${l2.trim()}"`,
+        fa: `بررسی کنید صفحهٔ پین‌پد این را نشان دهد: «${l1.trim()}» / «${l2.trim()}»`,
+      });
       const r = await this.dsp(ctx, l1, l2);
       if (r.id === 'ERR' || r.status !== ST.OK) {
         return {
@@ -379,7 +414,11 @@ export class AbecsPinpadDriver implements DeviceDriver {
   }
 
   /** Runs a blocking command, cancelling it (CAN) when `ms` pass; returns null on that timeout. */
-  private async blockingWithin(ctx: DriverContext, data: Uint8Array, ms: number): Promise<AbecsResponseMessage | null> {
+  private async blockingWithin(
+    ctx: DriverContext,
+    data: Uint8Array,
+    ms: number,
+  ): Promise<AbecsResponseMessage | null> {
     const timer = new AbortController();
     const t = setTimeout(() => timer.abort(new StepTimeout()), ms);
     try {
@@ -395,7 +434,10 @@ export class AbecsPinpadDriver implements DeviceDriver {
   private async keypadTest(ctx: DriverContext): Promise<DriverCheckResult> {
     const results: { expected: AbecsKey; got: AbecsKey | 'none' | 'error' }[] = [];
     for (const key of this.options.keypadKeys) {
-      ctx.prompt({ en: `Press the [${key}] key on the PinPad`, fa: `کلید ${KEY_FA[key]} را روی پین‌پد فشار دهید` });
+      ctx.prompt({
+        en: `Press the [${key}] key on the PinPad`,
+        fa: `کلید ${KEY_FA[key]} را روی پین‌پد فشار دهید`,
+      });
       await this.dsp(ctx, 'PRESS KEY', key);
       const r = await this.blockingWithin(ctx, buildCommand('GKY'), this.options.keyTimeoutMs);
       if (r === null || r.status === ST.TIMEOUT) results.push({ expected: key, got: 'none' });
@@ -406,7 +448,11 @@ export class AbecsPinpadDriver implements DeviceDriver {
     const failed = results.filter((r) => r.got !== r.expected);
     const values = { keysTested: results.length, keysOk: results.length - failed.length, results };
     if (failed.length === 0) return { status: 'pass', values, errorCode: null, message: null };
-    const list = failed.map((f) => (f.got === 'none' ? `[${f.expected}] did not register` : `[${f.expected}] read as [${f.got}]`)).join(', ');
+    const list = failed
+      .map((f) =>
+        f.got === 'none' ? `[${f.expected}] did not register` : `[${f.expected}] read as [${f.got}]`,
+      )
+      .join(', ');
     return {
       status: 'fail',
       values,
@@ -417,16 +463,29 @@ export class AbecsPinpadDriver implements DeviceDriver {
 
   private async cex(ctx: DriverContext, options: string): Promise<AbecsResponseMessage | null> {
     const seconds = this.options.eventTimeoutS;
-    const blocks = paramBlocks([textParam(PAR.SPE_CEXOPT, options), { id: PAR.SPE_TIMEOUT, value: Uint8Array.of(seconds) }]);
+    const blocks = paramBlocks([
+      textParam(PAR.SPE_CEXOPT, options),
+      { id: PAR.SPE_TIMEOUT, value: Uint8Array.of(seconds) },
+    ]);
     return this.blockingWithin(ctx, buildCommand('CEX', blocks), seconds * 1000 + 2000);
   }
 
   private async cardEventTest(ctx: DriverContext): Promise<DriverCheckResult> {
-    type Outcome = { status: 'pass' | 'fail' | 'not_supported'; event: string | null; detail?: Record<string, unknown> };
+    type Outcome = {
+      status: 'pass' | 'fail' | 'not_supported';
+      event: string | null;
+      detail?: Record<string, unknown>;
+    };
     const outcomes: Partial<Record<AbecsCardEvent, Outcome>> = {};
     let errorCode: DiagnosticErrorCode | null = null;
     const problems: string[] = [];
-    const fail = (kind: AbecsCardEvent, code: DiagnosticErrorCode, problem: string, event: string | null, detail?: Record<string, unknown>) => {
+    const fail = (
+      kind: AbecsCardEvent,
+      code: DiagnosticErrorCode,
+      problem: string,
+      event: string | null,
+      detail?: Record<string, unknown>,
+    ) => {
       outcomes[kind] = { status: 'fail', event, ...(detail ? { detail } : {}) };
       errorCode ??= code;
       problems.push(problem);
@@ -437,10 +496,30 @@ export class AbecsPinpadDriver implements DeviceDriver {
         continue;
       }
       const spec = {
-        key: { opt: '100000', en: 'Press any key on the PinPad', fa: 'یک کلید دلخواه روی پین‌پد فشار دهید', line: 'PRESS ANY KEY' },
-        swipe: { opt: '010000', en: 'Swipe a test card through the PinPad', fa: 'یک کارت آزمایشی را از کارت‌خوان مغناطیسی پین‌پد بکشید', line: 'SWIPE CARD' },
-        chip: { opt: '001000', en: 'Insert a chip card into the PinPad', fa: 'یک کارت تراشه‌دار را در پین‌پد وارد کنید', line: 'INSERT CARD' },
-        tap: { opt: '000100', en: 'Tap a contactless card on the PinPad', fa: 'یک کارت بی‌تماس را روی پین‌پد نگه دارید', line: 'TAP CARD' },
+        key: {
+          opt: '100000',
+          en: 'Press any key on the PinPad',
+          fa: 'یک کلید دلخواه روی پین‌پد فشار دهید',
+          line: 'PRESS ANY KEY',
+        },
+        swipe: {
+          opt: '010000',
+          en: 'Swipe a test card through the PinPad',
+          fa: 'یک کارت آزمایشی را از کارت‌خوان مغناطیسی پین‌پد بکشید',
+          line: 'SWIPE CARD',
+        },
+        chip: {
+          opt: '001000',
+          en: 'Insert a chip card into the PinPad',
+          fa: 'یک کارت تراشه‌دار را در پین‌پد وارد کنید',
+          line: 'INSERT CARD',
+        },
+        tap: {
+          opt: '000100',
+          en: 'Tap a contactless card on the PinPad',
+          fa: 'یک کارت بی‌تماس را روی پین‌پد نگه دارید',
+          line: 'TAP CARD',
+        },
       }[kind];
       ctx.prompt({ en: spec.en, fa: spec.fa });
       await this.dsp(ctx, spec.line, 'EMDAD TEST');
@@ -457,9 +536,18 @@ export class AbecsPinpadDriver implements DeviceDriver {
           track2Length: params?.get(PAR.PP_TRK2INC)?.length ?? 0,
           track3Length: params?.get(PAR.PP_TRK3INC)?.length ?? 0,
         };
-        if (r?.status === ST.MCDATAERR) fail('swipe', 'DIAG-CARD-001', 'the magnetic stripe could not be read', code, lengths);
-        else if (code !== CEX_EVENT.MAG_SWIPED) fail('swipe', 'DIAG-CARD-001', 'no swipe was detected', code, lengths);
-        else if (lengths.track1Length === 0 && lengths.track2Length === 0) fail('swipe', 'DIAG-CARD-001', 'the swipe was detected but no track could be decoded', code, lengths);
+        if (r?.status === ST.MCDATAERR)
+          fail('swipe', 'DIAG-CARD-001', 'the magnetic stripe could not be read', code, lengths);
+        else if (code !== CEX_EVENT.MAG_SWIPED)
+          fail('swipe', 'DIAG-CARD-001', 'no swipe was detected', code, lengths);
+        else if (lengths.track1Length === 0 && lengths.track2Length === 0)
+          fail(
+            'swipe',
+            'DIAG-CARD-001',
+            'the swipe was detected but no track could be decoded',
+            code,
+            lengths,
+          );
         else outcomes.swipe = { status: 'pass', event: code, detail: lengths };
       } else if (kind === 'chip') {
         if (code === CEX_EVENT.ICC_INSERTED) {
@@ -490,10 +578,14 @@ export class AbecsPinpadDriver implements DeviceDriver {
         status: 'not_supported',
         values: { identitySource: 'GIN' },
         errorCode: null,
-        message: "Not supported by this device's protocol: this PinPad's firmware predates GIX and does not report its key slots.",
+        message:
+          "Not supported by this device's protocol: this PinPad's firmware predates GIX and does not report its key slots.",
       };
     }
-    const ksns = (this.identity?.extra.dukptKsns ?? { pin: {}, data: {} }) as { pin: Record<string, string>; data: Record<string, string> };
+    const ksns = (this.identity?.extra.dukptKsns ?? { pin: {}, data: {} }) as {
+      pin: Record<string, string>;
+      data: Record<string, string>;
+    };
     const values = {
       mkTdesPin: maps.mkTdesPin,
       mkTdesData: maps.mkTdesData,
@@ -509,14 +601,16 @@ export class AbecsPinpadDriver implements DeviceDriver {
         status: 'warn',
         values,
         errorCode: 'DIAG-SEC-001',
-        message: 'No PIN key is loaded (only data keys): the PinPad cannot take PINs. Send it for key injection.',
+        message:
+          'No PIN key is loaded (only data keys): the PinPad cannot take PINs. Send it for key injection.',
       };
     }
     return {
       status: 'fail',
       values,
       errorCode: 'DIAG-SEC-001',
-      message: 'No keys are loaded in any key slot: the PinPad cannot be used for payments. Send it for key injection.',
+      message:
+        'No keys are loaded in any key slot: the PinPad cannot be used for payments. Send it for key injection.',
     };
   }
 
@@ -533,8 +627,12 @@ export class AbecsPinpadDriver implements DeviceDriver {
   async close(ctx: DriverContext): Promise<void> {
     try {
       if (this.transport.isOpen) {
-        const r = await this.send(ctx, buildCommand('CLO', [Buffer.from(twoLines('EMDAD FIELD', 'TEST COMPLETE'), 'latin1')]));
-        if (r.id === 'ERR' || r.status !== ST.OK) throw this.statusError('DIAG-HW-001', r, 'to close the session (CLO)');
+        const r = await this.send(
+          ctx,
+          buildCommand('CLO', [Buffer.from(twoLines('EMDAD FIELD', 'TEST COMPLETE'), 'latin1')]),
+        );
+        if (r.id === 'ERR' || r.status !== ST.OK)
+          throw this.statusError('DIAG-HW-001', r, 'to close the session (CLO)');
       }
     } finally {
       this.link.detach();
@@ -542,7 +640,10 @@ export class AbecsPinpadDriver implements DeviceDriver {
   }
 }
 
-export function createAbecsPinpadDriver(transport: Transport, options: AbecsDriverOptions = {}): AbecsPinpadDriver {
+export function createAbecsPinpadDriver(
+  transport: Transport,
+  options: AbecsDriverOptions = {},
+): AbecsPinpadDriver {
   return new AbecsPinpadDriver(transport, options);
 }
 

@@ -15,7 +15,8 @@ import {
 } from './abecs.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const frames = (events: AbecsEvent[]) => events.filter((e) => e.type === 'frame').map((e) => hex((e as { data: Uint8Array }).data));
+const frames = (events: AbecsEvent[]) =>
+  events.filter((e) => e.type === 'frame').map((e) => hex((e as { data: Uint8Array }).data));
 
 describe('crc16Xmodem', () => {
   it('matches the CRC-16/XMODEM check value', () => {
@@ -51,13 +52,36 @@ describe('AbecsDecoder', () => {
     ['OPN command', latin1('OPN')],
     ['DSP000 response', latin1('DSP000')],
     ['data with every escaped byte', latin1('OPN000\x13\x16\x17X')],
-    ['GIX response with binary parameters', Uint8Array.of(...latin1('GIX000014'), 0x91, 0x02, 0x00, 0x0a, 0xff, 0xff, 0x16, 0x13, 0x17, 0x00, 0x00, 0x00, 0x00, 0x07)],
+    [
+      'GIX response with binary parameters',
+      Uint8Array.of(
+        ...latin1('GIX000014'),
+        0x91,
+        0x02,
+        0x00,
+        0x0a,
+        0xff,
+        0xff,
+        0x16,
+        0x13,
+        0x17,
+        0x00,
+        0x00,
+        0x00,
+        0x00,
+        0x07,
+      ),
+    ],
   ])('decodes the %s split at every pair of byte boundaries', (_name, data) => {
     const frame = encodeAbecsFrame(data);
     for (let i = 0; i <= frame.length; i++) {
       for (let j = i; j <= frame.length; j++) {
         const d = new AbecsDecoder();
-        const events = [...d.push(frame.subarray(0, i)), ...d.push(frame.subarray(i, j)), ...d.push(frame.subarray(j))];
+        const events = [
+          ...d.push(frame.subarray(0, i)),
+          ...d.push(frame.subarray(i, j)),
+          ...d.push(frame.subarray(j)),
+        ];
         expect(frames(events)).toEqual([hex(data)]);
       }
     }
@@ -90,7 +114,9 @@ describe('AbecsDecoder', () => {
 describe('AbecsParser (Transform)', () => {
   it('emits frames from a byte stream', async () => {
     const frame = encodeAbecsText('GIX000');
-    const parser = Readable.from([frame.subarray(0, 3), frame.subarray(3)].map((b) => Buffer.from(b))).pipe(new AbecsParser());
+    const parser = Readable.from([frame.subarray(0, 3), frame.subarray(3)].map((b) => Buffer.from(b))).pipe(
+      new AbecsParser(),
+    );
     const out: AbecsEvent[] = [];
     for await (const e of parser) out.push(e as AbecsEvent);
     expect(frames(out)).toEqual([hex(latin1('GIX000'))]);

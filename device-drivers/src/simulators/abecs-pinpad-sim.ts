@@ -9,7 +9,14 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ABECS, AbecsDecoder, encodeAbecsFrame, fromLatin1, latin1, type AbecsEvent } from '../framing/abecs.ts';
+import {
+  ABECS,
+  AbecsDecoder,
+  encodeAbecsFrame,
+  fromLatin1,
+  latin1,
+  type AbecsEvent,
+} from '../framing/abecs.ts';
 import {
   CEX_EVENT,
   PAR,
@@ -48,7 +55,10 @@ export const abecsScenarioSchema = z
         managerVersion: z.string().max(16).default(''),
         appVersion: z.string().max(16),
         emvKernelVersion: z.string().max(20).default(''),
-        displayText: z.string().regex(/^\d{4}$/).default('0216'),
+        displayText: z
+          .string()
+          .regex(/^\d{4}$/)
+          .default('0216'),
       })
       .strict(),
     keyMaps: z
@@ -78,7 +88,14 @@ export const abecsScenarioSchema = z
     card: z
       .object({
         eventDelayMs: z.number().int().min(0).max(60_000).default(50),
-        swipe: z.object({ track1: z.string().max(79), track2: z.string().max(40), track3: z.string().max(107).optional() }).strict().nullable(),
+        swipe: z
+          .object({
+            track1: z.string().max(79),
+            track2: z.string().max(40),
+            track3: z.string().max(107).optional(),
+          })
+          .strict()
+          .nullable(),
         chip: z.boolean(),
         tap: z.boolean(),
         /** NTM notifications sent while waiting for a card (spec 2.3.3). */
@@ -96,7 +113,9 @@ const SCENARIO_DIR = fileURLToPath(new URL('../../../fixtures/devices/', import.
 
 /** Loads `fixtures/devices/abecs-<name>.json` (or "abecs-<name>", or a path to a .json file). */
 export async function loadAbecsScenario(name = 'healthy'): Promise<AbecsScenario> {
-  const path = name.endsWith('.json') ? name : `${SCENARIO_DIR}${name.startsWith('abecs-') ? name : `abecs-${name}`}.json`;
+  const path = name.endsWith('.json')
+    ? name
+    : `${SCENARIO_DIR}${name.startsWith('abecs-') ? name : `abecs-${name}`}.json`;
   const parsed = abecsScenarioSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
   if (!parsed.success) throw new Error(`ABECS scenario ${path} is invalid: ${parsed.error.message}`);
   return parsed.data;
@@ -135,7 +154,15 @@ const EVENT_BY_KEY: Record<z.infer<typeof keyName>, string> = {
 };
 
 /** Control and framing bytes the garbage fault never sends (so garbage stays line noise). */
-const NOT_GARBAGE = new Set<number>([ABECS.SYN, ABECS.ETB, ABECS.DC3, ABECS.ACK, ABECS.NAK, ABECS.EOT, ABECS.CAN]);
+const NOT_GARBAGE = new Set<number>([
+  ABECS.SYN,
+  ABECS.ETB,
+  ABECS.DC3,
+  ABECS.ACK,
+  ABECS.NAK,
+  ABECS.EOT,
+  ABECS.CAN,
+]);
 
 export class AbecsPinpadSimulator implements DeviceSimulator {
   readonly scenario: AbecsScenario;
@@ -156,7 +183,8 @@ export class AbecsPinpadSimulator implements DeviceSimulator {
   private keyIndex = 0;
   private unplugged = false;
   private commandsSinceUnplugArmed = 0;
-  private readonly options: Required<Omit<AbecsSimulatorOptions, 'onUnplug'>> & Pick<AbecsSimulatorOptions, 'onUnplug'>;
+  private readonly options: Required<Omit<AbecsSimulatorOptions, 'onUnplug'>> &
+    Pick<AbecsSimulatorOptions, 'onUnplug'>;
 
   private readonly onData = (chunk: Uint8Array): void => {
     for (const event of this.decoder.push(chunk)) this.handle(event);
@@ -191,7 +219,8 @@ export class AbecsPinpadSimulator implements DeviceSimulator {
 
   setFaults(faults: readonly SimulatorFault[]): void {
     // The unplug fault counts commands from the moment it is switched on.
-    if (faults.includes('unplug_mid_command') && !this.faults.has('unplug_mid_command')) this.commandsSinceUnplugArmed = 0;
+    if (faults.includes('unplug_mid_command') && !this.faults.has('unplug_mid_command'))
+      this.commandsSinceUnplugArmed = 0;
     this.faults = new Set(faults);
   }
 
@@ -285,7 +314,10 @@ export class AbecsPinpadSimulator implements DeviceSimulator {
     const generation = this.generation;
 
     this.commandsSinceUnplugArmed++;
-    if (this.faults.has('unplug_mid_command') && this.commandsSinceUnplugArmed === this.options.unplugAtCommand) {
+    if (
+      this.faults.has('unplug_mid_command') &&
+      this.commandsSinceUnplugArmed === this.options.unplugAtCommand
+    ) {
       // Half an answer, then nothing: the cable came out while the PinPad was talking.
       this.later(this.thinkTimeMs, () => {
         const frame = encodeAbecsFrame(buildResponse(command?.id ?? 'ERR', ST.OK, [latin1('0'.repeat(40))]));
@@ -376,13 +408,16 @@ export class AbecsPinpadSimulator implements DeviceSimulator {
       [PAR.PP_DKPTTDESP, this.keyMap(maps.dukptTdesPin)],
       [PAR.PP_DKPTTDESD, this.keyMap(maps.dukptTdesData)],
     ]);
-    for (const [slotText, ksn] of Object.entries(this.scenario.dukptKsns.pin)) values.set(PAR.PP_KSNTDESP00 + Number(slotText), Buffer.from(ksn, 'hex'));
-    for (const [slotText, ksn] of Object.entries(this.scenario.dukptKsns.data)) values.set(PAR.PP_KSNTDESD00 + Number(slotText), Buffer.from(ksn, 'hex'));
+    for (const [slotText, ksn] of Object.entries(this.scenario.dukptKsns.pin))
+      values.set(PAR.PP_KSNTDESP00 + Number(slotText), Buffer.from(ksn, 'hex'));
+    for (const [slotText, ksn] of Object.entries(this.scenario.dukptKsns.data))
+      values.set(PAR.PP_KSNTDESD00 + Number(slotText), Buffer.from(ksn, 'hex'));
     const out: AbecsParam[] = [];
     for (const wanted of readIdList(list)) {
       const v = values.get(wanted);
       // Ids this PinPad does not have are left out of the answer (spec GIX).
-      if (v !== undefined) out.push({ id: wanted, value: typeof v === 'string' ? latin1(v) : Uint8Array.from(v) });
+      if (v !== undefined)
+        out.push({ id: wanted, value: typeof v === 'string' ? latin1(v) : Uint8Array.from(v) });
     }
     return buildResponse('GIX', ST.OK, paramBlocks(out));
   }
@@ -393,7 +428,13 @@ export class AbecsPinpadSimulator implements DeviceSimulator {
     const id = this.scenario.identity;
     const a = (text: string, n: number) => text.slice(0, n).padEnd(n, ' ');
     const body =
-      a(id.manufacturer, 20) + a(id.model, 19) + (id.capabilities[0] === '1' ? '1' : '0') + a(id.osVersion, 20) + a(id.specVersion, 4) + a(id.managerVersion, 16) + a(id.serialNumber, 20);
+      a(id.manufacturer, 20) +
+      a(id.model, 19) +
+      (id.capabilities[0] === '1' ? '1' : '0') +
+      a(id.osVersion, 20) +
+      a(id.specVersion, 4) +
+      a(id.managerVersion, 16) +
+      a(id.serialNumber, 20);
     return buildResponse('GIN', ST.OK, [latin1(body)]);
   }
 
@@ -402,7 +443,9 @@ export class AbecsPinpadSimulator implements DeviceSimulator {
     const presses = this.scenario.keypad.presses;
     const key = presses[this.keyIndex++ % presses.length] ?? 'OK';
     this.stats.thinkMs += this.scenario.keypad.delayMs;
-    this.later(this.scenario.keypad.delayMs, () => this.respond(generation, buildResponse('GKY', STATUS_BY_KEY[key])));
+    this.later(this.scenario.keypad.delayMs, () =>
+      this.respond(generation, buildResponse('GKY', STATUS_BY_KEY[key])),
+    );
   }
 
   private cex(generation: number, blocks: Uint8Array[]): void {
@@ -422,8 +465,12 @@ export class AbecsPinpadSimulator implements DeviceSimulator {
       this.respond(generation, buildResponse('NTM', ST.OK, [latin1(note.slice(0, 32))]));
     }
     const event = (code: string, extra: AbecsParam[] = []) =>
-      this.respond(generation, buildResponse('CEX', ST.OK, paramBlocks([{ id: PAR.PP_EVENT, value: latin1(code) }, ...extra])));
-    const timedOut = () => this.later(timeoutMs, () => this.respond(generation, buildResponse('CEX', ST.TIMEOUT)));
+      this.respond(
+        generation,
+        buildResponse('CEX', ST.OK, paramBlocks([{ id: PAR.PP_EVENT, value: latin1(code) }, ...extra])),
+      );
+    const timedOut = () =>
+      this.later(timeoutMs, () => this.respond(generation, buildResponse('CEX', ST.TIMEOUT)));
     const readerFails = this.faults.has('card_reader_failure');
     const delay = card.eventDelayMs;
     // The technician's (configured) reaction time counts as think time for the bench.
@@ -440,9 +487,11 @@ export class AbecsPinpadSimulator implements DeviceSimulator {
     }
     if (options[1] === '1') {
       if (!card.swipe) return timedOut();
-      if (readerFails) return after(delay, () => this.respond(generation, buildResponse('CEX', ST.MCDATAERR)));
+      if (readerFails)
+        return after(delay, () => this.respond(generation, buildResponse('CEX', ST.MCDATAERR)));
       // Incomplete tracks (PP_TRKnINC, spec 5.4.1): the PinPad masks the PAN's middle digits.
-      const mask = (t: string) => t.replace(/\d{6}(\d+)(\d{4})/, (m, mid: string) => m.replace(mid, '*'.repeat(mid.length)));
+      const mask = (t: string) =>
+        t.replace(/\d{6}(\d+)(\d{4})/, (m, mid: string) => m.replace(mid, '*'.repeat(mid.length)));
       const swipe = card.swipe;
       const tracks: AbecsParam[] = [
         { id: PAR.PP_TRK1INC, value: latin1(mask(swipe.track1)) },
@@ -458,7 +507,8 @@ export class AbecsPinpadSimulator implements DeviceSimulator {
     if (options[2] === '2') return after(delay, () => event(CEX_EVENT.ICC_REMOVED));
     if (options[3] === '1') {
       if (!card.tap) return after(delay, () => this.respond(generation, buildResponse('CEX', ST.INVCALL)));
-      if (readerFails) return this.later(Math.min(timeoutMs, 120_000), () => event(CEX_EVENT.CTLS_NOT_DETECTED));
+      if (readerFails)
+        return this.later(Math.min(timeoutMs, 120_000), () => event(CEX_EVENT.CTLS_NOT_DETECTED));
       return after(delay, () => event(CEX_EVENT.CTLS_DETECTED));
     }
     timedOut();
@@ -466,6 +516,9 @@ export class AbecsPinpadSimulator implements DeviceSimulator {
 }
 
 /** Creates a simulator from a scenario name (`fixtures/devices/abecs-<name>.json`). */
-export async function createAbecsSimulator(scenarioName = 'healthy', options: AbecsSimulatorOptions = {}): Promise<AbecsPinpadSimulator> {
+export async function createAbecsSimulator(
+  scenarioName = 'healthy',
+  options: AbecsSimulatorOptions = {},
+): Promise<AbecsPinpadSimulator> {
   return new AbecsPinpadSimulator(await loadAbecsScenario(scenarioName), options);
 }

@@ -16,7 +16,12 @@ import { startPtyPair, type PtyPair } from '../testing/pty-pair.ts';
 import { SerialTransport } from '../transport/serial-transport.ts';
 import { AbecsPinpadSimulator, loadAbecsScenario } from './abecs-pinpad-sim.ts';
 import { Pp791Simulator, loadPp791Scenario } from './pp791-sim.ts';
-import { SIMULATOR_FAULTS, isSimulatorFault, type DeviceSimulator, type SimulatorFault } from './simulator.ts';
+import {
+  SIMULATOR_FAULTS,
+  isSimulatorFault,
+  type DeviceSimulator,
+  type SimulatorFault,
+} from './simulator.ts';
 
 const USAGE = `Usage: npm run simulate -- --device abecs|pp791 --link PATH [--scenario NAME] [--fault NAME]... [--replug-ms N]
   --device     which device to simulate: abecs (ABECS PinPad) or pp791 (PP791-dialect terminal)
@@ -32,7 +37,10 @@ function fail(message: string): never {
 
 function parseFaults(list: readonly string[]): SimulatorFault[] {
   const out: SimulatorFault[] = [];
-  for (const item of list.flatMap((f) => f.split(',')).map((f) => f.trim()).filter((f) => f !== '' && f !== 'none')) {
+  for (const item of list
+    .flatMap((f) => f.split(','))
+    .map((f) => f.trim())
+    .filter((f) => f !== '' && f !== 'none')) {
     if (!isSimulatorFault(item)) fail(`Unknown fault "${item}".`);
     out.push(item);
   }
@@ -56,7 +64,8 @@ async function main(): Promise<void> {
     return;
   }
   const device = values.device;
-  if (device !== 'abecs' && device !== 'pp791') fail('Choose a device with --device abecs or --device pp791.');
+  if (device !== 'abecs' && device !== 'pp791')
+    fail('Choose a device with --device abecs or --device pp791.');
   const link = values.link;
   if (!link) fail('Give the port path to create with --link, e.g. --link /tmp/ttyEMDAD0.');
   const replugMs = Number(values['replug-ms']);

@@ -26,9 +26,12 @@ export interface PtyPairOptions {
 
 export async function startPtyPair(options: PtyPairOptions = {}): Promise<PtyPair> {
   const first = options.link ? `pty,raw,echo=0,link=${options.link}` : 'pty,raw,echo=0';
-  const child: ChildProcess = spawn('socat', ['-d', '-d', first, 'pty,raw,echo=0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn('socat', ['-d', '-d', first, 'pty,raw,echo=0'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const pid = child.pid;
-  if (pid === undefined) throw new Error('socat could not be started: is the Debian package "socat" installed?');
+  if (pid === undefined)
+    throw new Error('socat could not be started: is the Debian package "socat" installed?');
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once('exit', () => resolve());
@@ -47,7 +50,10 @@ export async function startPtyPair(options: PtyPairOptions = {}): Promise<PtyPai
     const ptys = await new Promise<string[]>((resolve, reject) => {
       const found: string[] = [];
       let text = '';
-      const timer = setTimeout(() => reject(new Error(`socat did not report its ptys in time: ${text.trim()}`)), options.startTimeoutMs ?? 5000);
+      const timer = setTimeout(
+        () => reject(new Error(`socat did not report its ptys in time: ${text.trim()}`)),
+        options.startTimeoutMs ?? 5000,
+      );
       child.stderr?.setEncoding('utf8');
       child.stderr?.on('data', (chunk: string) => {
         text += chunk;
@@ -63,7 +69,13 @@ export async function startPtyPair(options: PtyPairOptions = {}): Promise<PtyPai
         reject(new Error(`socat exited (${code}) before the ptys were ready: ${text.trim()}`));
       });
     });
-    return { hostPath: options.link ?? (ptys[0] as string), devicePath: ptys[1] as string, pid, stop, exited };
+    return {
+      hostPath: options.link ?? (ptys[0] as string),
+      devicePath: ptys[1] as string,
+      pid,
+      stop,
+      exited,
+    };
   } catch (error) {
     await stop();
     throw error;

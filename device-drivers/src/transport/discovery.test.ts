@@ -2,7 +2,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPtyPair, type PtyPair } from '../testing/pty-pair.ts';
-import { DeviceWatcher, discoverDevices, reconnect, sameDevice, vendorHint, waitForDevice } from './discovery.ts';
+import {
+  DeviceWatcher,
+  discoverDevices,
+  reconnect,
+  sameDevice,
+  vendorHint,
+  waitForDevice,
+} from './discovery.ts';
 import { SerialTransport } from './serial-transport.ts';
 import type { Transport, TransportInfo } from './transport.ts';
 
@@ -20,7 +27,9 @@ describe('discovery', () => {
     pairs.push(pair);
     const devices = await discoverDevices({
       extraPaths: [pair.hostPath, '/dev/ttyEMDAD-missing'],
-      listSerial: async () => [{ kind: 'serial', path: '/dev/ttyUSB0', vendorId: '0b00', productId: '0054', serialNumber: 'A1' }],
+      listSerial: async () => [
+        { kind: 'serial', path: '/dev/ttyUSB0', vendorId: '0b00', productId: '0054', serialNumber: 'A1' },
+      ],
       listHid: async () => [{ kind: 'hid', path: '/dev/hidraw3', vendorId: '0801', productId: '0011' }],
     });
     expect(devices.map((d) => d.path)).toEqual(['/dev/ttyUSB0', pair.hostPath, '/dev/hidraw3']);
@@ -35,7 +44,12 @@ describe('discovery', () => {
 
   it('the watcher reports a port appearing and disappearing', async () => {
     const path = link();
-    const watcher = new DeviceWatcher({ extraPaths: [path], hid: false, listSerial: async () => [], intervalMs: 50 });
+    const watcher = new DeviceWatcher({
+      extraPaths: [path],
+      hid: false,
+      listSerial: async () => [],
+      intervalMs: 50,
+    });
     const events: string[] = [];
     watcher.on('added', (d) => events.push(`added ${d.path}`));
     watcher.on('removed', (d) => events.push(`removed ${d.path}`));
@@ -52,7 +66,13 @@ describe('discovery', () => {
   });
 
   it('matches a re-enumerated USB device by vendor, product and serial number', async () => {
-    const known: TransportInfo = { kind: 'serial', path: '/dev/ttyACM0', vendorId: '0b00', productId: '0054', serialNumber: '5C123456' };
+    const known: TransportInfo = {
+      kind: 'serial',
+      path: '/dev/ttyACM0',
+      vendorId: '0b00',
+      productId: '0054',
+      serialNumber: '5C123456',
+    };
     expect(sameDevice(known, { ...known, path: '/dev/ttyACM1' })).toBe(true);
     expect(sameDevice(known, { ...known, serialNumber: 'OTHER' })).toBe(false);
     let calls = 0;
@@ -66,7 +86,10 @@ describe('discovery', () => {
 
   it('waitForDevice gives up with a sentence after its timeout', async () => {
     await expect(
-      waitForDevice({ kind: 'serial', path: '/dev/ttyEMDAD-never' }, { hid: false, listSerial: async () => [], timeoutMs: 100, intervalMs: 20 }),
+      waitForDevice(
+        { kind: 'serial', path: '/dev/ttyEMDAD-never' },
+        { hid: false, listSerial: async () => [], timeoutMs: 100, intervalMs: 20 },
+      ),
     ).rejects.toThrow(/did not come back/);
   });
 

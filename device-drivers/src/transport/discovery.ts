@@ -100,7 +100,11 @@ export function deviceKey(info: Pick<TransportInfo, 'kind' | 'path'>): string {
 export function sameDevice(known: TransportInfo, candidate: TransportInfo): boolean {
   if (known.kind !== candidate.kind) return false;
   if (known.serialNumber && known.vendorId && known.productId) {
-    return candidate.serialNumber === known.serialNumber && candidate.vendorId === known.vendorId && candidate.productId === known.productId;
+    return (
+      candidate.serialNumber === known.serialNumber &&
+      candidate.vendorId === known.vendorId &&
+      candidate.productId === known.productId
+    );
   }
   return known.path === candidate.path;
 }
@@ -218,7 +222,10 @@ export interface ReconnectOptions extends DiscoveryOptions {
  * Waits until the device `known` is attached again and returns how it is attached now (its path may
  * have changed). Rejects on timeout or abort with a sentence for the technician.
  */
-export async function waitForDevice(known: TransportInfo, options: ReconnectOptions = {}): Promise<TransportInfo> {
+export async function waitForDevice(
+  known: TransportInfo,
+  options: ReconnectOptions = {},
+): Promise<TransportInfo> {
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   const extraPaths = [...(options.extraPaths ?? []), ...(known.kind === 'serial' ? [known.path] : [])];
   for (;;) {
@@ -226,9 +233,13 @@ export async function waitForDevice(known: TransportInfo, options: ReconnectOpti
     const found = (await discoverDevices({ ...options, extraPaths })).find((d) => sameDevice(known, d));
     if (found) return { ...known, ...found };
     if (Date.now() >= deadline) {
-      throw new Error(`The device on ${known.path} did not come back. Check the cable and power, then connect it again from the device list.`);
+      throw new Error(
+        `The device on ${known.path} did not come back. Check the cable and power, then connect it again from the device list.`,
+      );
     }
-    await new Promise((r) => setTimeout(r, Math.min(options.intervalMs ?? 500, Math.max(0, deadline - Date.now()))));
+    await new Promise((r) =>
+      setTimeout(r, Math.min(options.intervalMs ?? 500, Math.max(0, deadline - Date.now()))),
+    );
   }
 }
 
@@ -255,5 +266,7 @@ export async function reconnect(
       await new Promise((r) => setTimeout(r, options.intervalMs ?? 500));
     }
   }
-  throw lastError instanceof Error ? lastError : new Error(`The device on ${known.path} could not be opened again.`);
+  throw lastError instanceof Error
+    ? lastError
+    : new Error(`The device on ${known.path} could not be opened again.`);
 }

@@ -4,7 +4,13 @@
  * `unplug()` makes both ends fail the way a pulled USB cable does.
  */
 import { EventEmitter } from 'node:events';
-import { TransportError, type SerialLineSettings, type Transport, type TransportEvents, type TransportInfo } from './transport.ts';
+import {
+  TransportError,
+  type SerialLineSettings,
+  type Transport,
+  type TransportEvents,
+  type TransportInfo,
+} from './transport.ts';
 
 /** Typed `on`/`off` over EventEmitter, shared by the transports in this folder. */
 export abstract class TransportEmitter {
@@ -38,10 +44,15 @@ export class MemoryTransport extends TransportEmitter implements Transport {
   private readonly msPerByte: number;
   private lineFreeAt = 0;
 
-  constructor(label: string, line?: Pick<SerialLineSettings, 'baudRate' | 'dataBits' | 'parity' | 'stopBits'>) {
+  constructor(
+    label: string,
+    line?: Pick<SerialLineSettings, 'baudRate' | 'dataBits' | 'parity' | 'stopBits'>,
+  ) {
     super();
     this.info = { kind: 'memory', path: label };
-    this.msPerByte = line ? ((1 + line.dataBits + (line.parity === 'none' ? 0 : 1) + line.stopBits) * 1000) / line.baudRate : 0;
+    this.msPerByte = line
+      ? ((1 + line.dataBits + (line.parity === 'none' ? 0 : 1) + line.stopBits) * 1000) / line.baudRate
+      : 0;
   }
 
   get isOpen(): boolean {
@@ -61,7 +72,8 @@ export class MemoryTransport extends TransportEmitter implements Transport {
   }
 
   async write(bytes: Uint8Array): Promise<void> {
-    if (!this.opened) throw new TransportError(this.unplugged ? 'unplugged' : 'closed', `${this.info.path} is not open.`);
+    if (!this.opened)
+      throw new TransportError(this.unplugged ? 'unplugged' : 'closed', `${this.info.path} is not open.`);
     const copy = Uint8Array.from(bytes);
     this.written.push(copy);
     const peer = this.peer;

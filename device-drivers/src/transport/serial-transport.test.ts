@@ -70,15 +70,29 @@ describe('SerialTransport over a socat pty pair', () => {
 
 describe('classifySerialError', () => {
   it('maps OS errors to transport codes', () => {
-    expect(classifySerialError(new Error('Error: Permission denied, cannot open /dev/ttyS0'), 'open')).toBe('permission_denied');
-    expect(classifySerialError(Object.assign(new Error('x'), { code: 'EACCES' }), 'open')).toBe('permission_denied');
-    expect(classifySerialError(new Error('Error Resource temporarily unavailable Cannot lock port'), 'open')).toBe('port_busy');
-    expect(classifySerialError(Object.assign(new Error('busy'), { code: 'EBUSY' }), 'open')).toBe('port_busy');
-    expect(classifySerialError(new Error('Error: No such file or directory, cannot open /dev/ttyUSB9'), 'open')).toBe('not_found');
-    expect(classifySerialError(Object.assign(new Error('gone'), { disconnected: true }), 'io')).toBe('unplugged');
+    expect(classifySerialError(new Error('Error: Permission denied, cannot open /dev/ttyS0'), 'open')).toBe(
+      'permission_denied',
+    );
+    expect(classifySerialError(Object.assign(new Error('x'), { code: 'EACCES' }), 'open')).toBe(
+      'permission_denied',
+    );
+    expect(
+      classifySerialError(new Error('Error Resource temporarily unavailable Cannot lock port'), 'open'),
+    ).toBe('port_busy');
+    expect(classifySerialError(Object.assign(new Error('busy'), { code: 'EBUSY' }), 'open')).toBe(
+      'port_busy',
+    );
+    expect(
+      classifySerialError(new Error('Error: No such file or directory, cannot open /dev/ttyUSB9'), 'open'),
+    ).toBe('not_found');
+    expect(classifySerialError(Object.assign(new Error('gone'), { disconnected: true }), 'io')).toBe(
+      'unplugged',
+    );
     expect(classifySerialError(new Error('Opening COM3: Access denied'), 'open', 'win32')).toBe('port_busy');
     expect(classifySerialError(new Error('Opening COM9: File not found'), 'open', 'win32')).toBe('not_found');
-    expect(classifySerialError(new Error('Error: Permission denied, cannot open /dev/ttyUSB0'), 'open', 'linux')).toBe('permission_denied');
+    expect(
+      classifySerialError(new Error('Error: Permission denied, cannot open /dev/ttyUSB0'), 'open', 'linux'),
+    ).toBe('permission_denied');
   });
 });
 

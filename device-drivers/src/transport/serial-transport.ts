@@ -49,16 +49,23 @@ export const TRANSPORT_ERROR_SENTENCES: Record<TransportErrorCode, { en: string;
 };
 
 /** Maps an error from the OS / serialport to a transport error code. */
-export function classifySerialError(error: unknown, phase: 'open' | 'io', platform: NodeJS.Platform = process.platform): TransportErrorCode {
+export function classifySerialError(
+  error: unknown,
+  phase: 'open' | 'io',
+  platform: NodeJS.Platform = process.platform,
+): TransportErrorCode {
   const e = error as { code?: unknown; message?: unknown; disconnected?: unknown } | null;
   const text = `${typeof e?.code === 'string' ? e.code : ''} ${typeof e?.message === 'string' ? e.message : String(error)}`;
   if (e?.disconnected === true) return 'unplugged';
   // Windows reports a COM port held by another program as "Access denied".
   if (platform === 'win32' && /Access denied|Access is denied/i.test(text)) return 'port_busy';
-  if (/EBUSY|EAGAIN|Resource busy|temporarily unavailable|Cannot lock port|locked/i.test(text)) return 'port_busy';
+  if (/EBUSY|EAGAIN|Resource busy|temporarily unavailable|Cannot lock port|locked/i.test(text))
+    return 'port_busy';
   if (/EACCES|EPERM|Permission denied|Access denied/i.test(text)) return 'permission_denied';
-  if (/ENOENT|ENODEV|ENXIO|No such file|No such device|File not found/i.test(text)) return phase === 'open' ? 'not_found' : 'unplugged';
-  if (/EIO|Input\/output error|EBADF|Bad file descriptor/i.test(text)) return phase === 'open' ? 'io_error' : 'unplugged';
+  if (/ENOENT|ENODEV|ENXIO|No such file|No such device|File not found/i.test(text))
+    return phase === 'open' ? 'not_found' : 'unplugged';
+  if (/EIO|Input\/output error|EBADF|Bad file descriptor/i.test(text))
+    return phase === 'open' ? 'io_error' : 'unplugged';
   return phase === 'open' ? 'io_error' : 'write_failed';
 }
 
@@ -71,7 +78,10 @@ function transportError(code: TransportErrorCode, path: string, cause: unknown):
  * Time `byteCount` bytes take on the wire at these line settings: each byte is a start bit, the
  * data bits, an optional parity bit and the stop bits (what the drivers bench adds up).
  */
-export function serialWireTimeMs(byteCount: number, settings: Pick<SerialLineSettings, 'baudRate' | 'dataBits' | 'parity' | 'stopBits'>): number {
+export function serialWireTimeMs(
+  byteCount: number,
+  settings: Pick<SerialLineSettings, 'baudRate' | 'dataBits' | 'parity' | 'stopBits'>,
+): number {
   const bitsPerByte = 1 + settings.dataBits + (settings.parity === 'none' ? 0 : 1) + settings.stopBits;
   return (byteCount * bitsPerByte * 1000) / settings.baudRate;
 }
@@ -104,7 +114,8 @@ export class SerialTransport extends TransportEmitter implements Transport {
   }
 
   async open(): Promise<void> {
-    if (this.port?.isOpen) throw new TransportError('port_busy', `${this.info.path} is already open in this session.`);
+    if (this.port?.isOpen)
+      throw new TransportError('port_busy', `${this.info.path} is already open in this session.`);
     const { baudRate, dataBits, parity, stopBits, flowControl } = this.settings;
     const port = new SerialPort({
       path: this.info.path,
@@ -120,13 +131,19 @@ export class SerialTransport extends TransportEmitter implements Transport {
       autoOpen: false,
     });
     await new Promise<void>((resolve, reject) => {
-      port.open((err) => (err ? reject(transportError(classifySerialError(err, 'open'), this.info.path, err)) : resolve()));
+      port.open((err) =>
+        err ? reject(transportError(classifySerialError(err, 'open'), this.info.path, err)) : resolve(),
+      );
     });
     this.port = port;
     this.closingOnPurpose = false;
     this.startWatchdog(port);
-    port.on('data', (chunk: Buffer) => this.emit('data', new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)));
-    port.on('error', (err: Error) => this.emit('error', transportError(classifySerialError(err, 'io'), this.info.path, err)));
+    port.on('data', (chunk: Buffer) =>
+      this.emit('data', new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)),
+    );
+    port.on('error', (err: Error) =>
+      this.emit('error', transportError(classifySerialError(err, 'io'), this.info.path, err)),
+    );
     // A read returning 0 bytes (EOF) also means the far end went away.
     port.on('end', () => {
       if (port.isOpen && !this.closingOnPurpose) port.close(() => undefined);
@@ -184,12 +201,15 @@ export class SerialTransport extends TransportEmitter implements Transport {
 
   async write(bytes: Uint8Array): Promise<void> {
     const port = this.port;
-    if (!port?.isOpen) throw new TransportError('closed', `${this.info.path}: ${TRANSPORT_ERROR_SENTENCES.closed.en}`);
+    if (!port?.isOpen)
+      throw new TransportError('closed', `${this.info.path}: ${TRANSPORT_ERROR_SENTENCES.closed.en}`);
     await new Promise<void>((resolve, reject) => {
       port.write(Buffer.from(bytes), (err) => {
         if (err) return reject(transportError(classifySerialError(err, 'io'), this.info.path, err));
         port.drain((drainErr) =>
-          drainErr ? reject(transportError(classifySerialError(drainErr, 'io'), this.info.path, drainErr)) : resolve(),
+          drainErr
+            ? reject(transportError(classifySerialError(drainErr, 'io'), this.info.path, drainErr))
+            : resolve(),
         );
       });
     });
