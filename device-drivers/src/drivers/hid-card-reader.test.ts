@@ -124,6 +124,8 @@ describe('HID card reader driver against the simulated reader', () => {
     const { ctx } = context(() => setTimeout(() => void driver.cancel(), 20));
     await driver.open(ctx);
     await expect(driver.runCheck('swipe', ctx)).rejects.toThrow(/cancelled/);
+    // the reader is usable again afterwards
+    expect((await driver.identify(context().ctx)).serialNumber).toBe('B41C2D0');
   });
 
   it('a reader that does not answer its command: probe false, open DIAG-LINK-004', async () => {

@@ -163,7 +163,9 @@ export class HidCardReaderDriver implements DeviceDriver {
   }
 
   async cancel(): Promise<void> {
+    // Aborts what is in flight; later commands (the runner may go on after a timed-out step) start clean.
     this.cancelController.abort(new DriverError('DIAG-TIME-001', 'The test was cancelled.'));
+    this.cancelController = new AbortController();
     if (this.transactionActive && this.transport.isOpen) {
       // Stop the reader waiting for a card; best effort, the answer is not needed.
       this.transactionActive = false;

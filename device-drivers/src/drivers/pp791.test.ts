@@ -186,6 +186,9 @@ describe('PP791 driver against the simulator (memory link)', () => {
     const error = await pending;
     expect(error).toBeInstanceOf(DriverError);
     expect((error as DriverError).message).toMatch(/cancelled/);
+    // the next command works again (the runner goes on after a timed-out step)
+    sim.setFaults([]);
+    expect(await driver.runCheck('self_test', ctx)).toMatchObject({ status: 'pass' });
   });
 
   it('can be closed and opened again', async () => {

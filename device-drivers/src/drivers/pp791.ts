@@ -162,7 +162,9 @@ export class Pp791Driver implements DeviceDriver {
   }
 
   async cancel(): Promise<void> {
+    // Aborts what is in flight; later commands (the runner may go on after a timed-out step) start clean.
     this.cancelController.abort(new DriverError('DIAG-TIME-001', 'The command was cancelled.'));
+    this.cancelController = new AbortController();
   }
 
   async close(_ctx: DriverContext): Promise<void> {
