@@ -7,17 +7,75 @@
  * supervisor's browser, already open, sees the case appear without a reload.
  */
 import { spawnSync } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSyncServer, type SyncServer } from '@emdad/sync-server/server';
+import { createDeviceService } from '@emdad/device-drivers/service/default-service';
+import { startDeviceAgent } from '@emdad/electron/agent/device-agent';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PASSWORDS = { branch1: 'Emdad-branch1-1404', super1: 'Emdad-super1-1404' } as const;
 
+/** A bounded wait on a changing value (generous: the machine is shared). */
+const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 20_000, interval: 100 });
+
+/**
+ * A TCP relay in front of the server that can be cut, for a network loss Chromium cannot route
+ * around: Playwright's setOffline does not stop requests a service worker passes through to the
+ * network, so the branch browser talks to the server only through this relay, and "offline" is
+ * both setOffline (navigator.onLine false) and the relay refusing every connection.
+ */
+class CuttableRelay {
+  private readonly listener: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  private up = true;
+
+  constructor(private readonly targetPort: number) {
+    this.listener = net.createServer((client) => {
+      if (!this.up) {
+        client.destroy();
+        return;
+      }
+      const upstream = net.connect(this.targetPort, '127.0.0.1');
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket));
+        socket.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.listener.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.listener.address() as net.AddressInfo).port}`;
+  }
+
+  cut(): void {
+    this.up = false;
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  restore(): void {
+    this.up = true;
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => this.listener.close(() => resolve()));
+  }
+}
+
 let server: SyncServer;
 let baseUrl: string;
+let relay: CuttableRelay;
+let relayUrl: string;
 let browser: Browser;
 
 beforeAll(async () => {
@@ -25,6 +83,8 @@ beforeAll(async () => {
   if (build.status !== 0) throw new Error(`building the renderer failed:\n${build.stdout}\n${build.stderr}`);
   server = await createSyncServer({ database: { kind: 'pglite' }, seed: 'demo', rendererDist: path.join(root, 'renderer', 'dist') });
   baseUrl = await server.app.listen({ host: '127.0.0.1', port: 0 });
+  relay = new CuttableRelay(Number(new URL(baseUrl).port));
+  relayUrl = await relay.listen();
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -33,11 +93,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await relay?.close();
   await server?.close();
 });
 
-async function signIn(page: Page, username: keyof typeof PASSWORDS): Promise<void> {
-  await page.goto(`${baseUrl}/`);
+async function signIn(page: Page, username: keyof typeof PASSWORDS, url = baseUrl): Promise<void> {
+  await page.goto(`${url}/`);
   await page.getByTestId('login-username').fill(username);
   await page.getByTestId('login-password').fill(PASSWORDS[username]);
   await page.getByTestId('login-submit').click();
@@ -68,11 +129,11 @@ describe('walking skeleton: offline case intake syncs when the network returns',
     supervisor = await browser.newContext();
     const superPage = await supervisor.newPage();
     await signIn(superPage, 'super1');
-    await expect.poll(() => superPage.getByTestId('sync-status').getAttribute('data-online')).toBe('true');
+    await poll(() => superPage.getByTestId('sync-status').getAttribute('data-online')).toBe('true');
 
     branch = await browser.newContext();
     const page = await branch.newPage();
-    await signIn(page, 'branch1');
+    await signIn(page, 'branch1', relayUrl);
     // The offline shell must be installed and in control before the network goes away.
     const controlled = await page.evaluate(async () => {
       const inControl = (async () => {
@@ -87,14 +148,15 @@ describe('walking skeleton: offline case intake syncs when the network returns',
     expect(controlled, 'the service worker controls the page').toBe(true);
     // Reference data (templates, merchants) has been cached for offline use.
     await page.getByTestId('nav-new-case').click();
-    await expect.poll(() => page.getByTestId('case-template').locator('option').count()).toBeGreaterThan(1);
+    await poll(() => page.getByTestId('case-template').locator('option').count()).toBeGreaterThan(1);
 
     await branch.setOffline(true);
-    await expect.poll(() => page.getByTestId('sync-status').getAttribute('data-online')).toBe('false');
+    relay.cut();
+    await poll(() => page.getByTestId('sync-status').getAttribute('data-online')).toBe('false');
 
     // Validation speaks the user's language (Persian by default).
     await page.getByTestId('case-save').click();
-    await expect.poll(() => page.getByTestId('field-error').count()).toBeGreaterThan(0);
+    await poll(() => page.getByTestId('field-error').count()).toBeGreaterThan(0);
     expect(await page.getByTestId('field-error').first().innerText()).toMatch(/[\u0600-\u06FF]/);
 
     await page.getByTestId('case-template').selectOption({ index: 1 });
@@ -116,7 +178,7 @@ describe('walking skeleton: offline case intake syncs when the network returns',
     const row = page.locator(`[data-testid="case-row"][data-tracking-code="${trackingCode}"]`);
     await row.waitFor();
     expect(await row.getByTestId('sync-badge').getAttribute('data-synced')).toBe('false');
-    expect(await page.getByTestId('pending-count').getAttribute('data-count')).toBe('1');
+    await poll(() => page.getByTestId('pending-count').getAttribute('data-count')).toBe('1');
 
     // The server has not seen it.
     const id = (await row.getAttribute('data-case-id'))!;
@@ -125,10 +187,11 @@ describe('walking skeleton: offline case intake syncs when the network returns',
     expect(before.status).toBe(404);
 
     // Back online: it is pushed, acknowledged, and the badge turns synced.
+    relay.restore();
     await branch.setOffline(false);
     await row.locator('[data-testid="sync-badge"][data-synced="true"]').waitFor({ timeout: 60_000 });
-    expect(await page.getByTestId('pending-count').getAttribute('data-count')).toBe('0');
-    expect(await page.getByTestId('sync-status').getAttribute('data-online')).toBe('true');
+    await poll(() => page.getByTestId('pending-count').getAttribute('data-count')).toBe('0');
+    await poll(() => page.getByTestId('sync-status').getAttribute('data-online')).toBe('true');
 
     // The server holds it, as the supervisor sees through the API.
     const res = await fetch(`${baseUrl}/api/cases/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${superToken}` } });
@@ -144,5 +207,63 @@ describe('walking skeleton: offline case intake syncs when the network returns',
     // For the README: the case list in Persian.
     await page.setViewportSize({ width: 1280, height: 640 });
     await page.screenshot({ path: path.join(root, 'docs', 'screenshot.png') });
+  });
+});
+
+describe('field app basics in the browser', () => {
+  it('switches Persian/English at runtime and signs in offline after one online sign-in', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await signIn(page, 'branch1', relayUrl);
+      expect(await page.evaluate(() => [document.documentElement.lang, document.documentElement.dir])).toEqual(['fa', 'rtl']);
+      await page.getByTestId('lang-switch').click();
+      await poll(() => page.evaluate(() => [document.documentElement.lang, document.documentElement.dir])).toEqual(['en', 'ltr']);
+      expect(await page.getByTestId('nav-cases').innerText()).toBe('Cases');
+
+      // Sign out, lose the network, sign in again: the offline verifier opens the app.
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByTestId('login-username').waitFor();
+      await context.setOffline(true);
+      relay.cut();
+      await page.getByTestId('login-username').fill('branch1');
+      await page.getByTestId('login-password').fill('not the password');
+      await page.getByTestId('login-submit').click();
+      await poll(() => page.getByTestId('login-error').innerText()).toContain('username or password is wrong');
+      await page.getByTestId('login-username').fill('super1');
+      await page.getByTestId('login-password').fill(PASSWORDS.super1);
+      await page.getByTestId('login-submit').click();
+      await poll(() => page.getByTestId('login-error').innerText()).toContain('has not signed in on this device recently');
+      await page.getByTestId('login-username').fill('branch1');
+      await page.getByTestId('login-password').fill(PASSWORDS.branch1);
+      await page.getByTestId('login-submit').click();
+      await page.getByTestId('case-list').waitFor();
+      expect(await page.getByTestId('sync-status').getAttribute('data-online')).toBe('false');
+      await poll(() => page.getByTestId('sync-error').innerText()).toContain('Signed in offline');
+    } finally {
+      relay.restore();
+      await context.close();
+    }
+  });
+
+  it('shows the local device agent in the device panel: connected, API version, ping', async () => {
+    const { agent, close } = await startDeviceAgent(createDeviceService(), { allowedOrigins: [baseUrl] });
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${baseUrl}/?agent=${encodeURIComponent(agent.url)}&agentToken=${encodeURIComponent(agent.token)}#/`);
+      // The token leaves the address bar at once (kept in sessionStorage for this tab).
+      expect(page.url()).not.toContain('agentToken');
+      await page.getByTestId('login-username').fill('tech1');
+      await page.getByTestId('login-password').fill('Emdad-tech1-1404');
+      await page.getByTestId('login-submit').click();
+      await page.locator('[data-testid="device-status"][data-connected="true"]').waitFor({ timeout: 15_000 });
+      await page.getByTestId('device-panel').getByRole('button').click();
+      await page.getByTestId('device-roundtrip').waitFor();
+      expect(await page.getByTestId('device-panel').innerText()).toMatch(/API|نسخه/);
+    } finally {
+      await context.close();
+      await close();
+    }
   });
 });
