@@ -103,6 +103,8 @@ describe('central console and HTTP edges', () => {
     try {
       const home = await server.app.inject({ method: 'GET', url: '/' });
       expect(home.statusCode).toBe(200);
+      expect(home.headers['x-content-type-options']).toBe('nosniff');
+      expect(home.headers['x-frame-options']).toBe('DENY');
       expect(home.headers['content-type']).toMatch(/text\/html/);
       expect(home.body).toContain('id="root"');
       const deepLink = await server.app.inject({ method: 'GET', url: '/cases/019a-some-case' });

@@ -98,6 +98,12 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
         if (request.method === 'OPTIONS') return reply.status(204).send();
       });
     }
+    // Baseline hardening for every answer (the console's CSP is the renderer's to define).
+    app.addHook('onSend', async (_request, reply) => {
+      reply.header('x-content-type-options', 'nosniff');
+      reply.header('referrer-policy', 'no-referrer');
+      reply.header('x-frame-options', 'DENY');
+    });
     await app.register(fastifyRateLimit, { global: false });
 
     registerApiRoutes(app, { db, tokens, version: SERVER_VERSION });
