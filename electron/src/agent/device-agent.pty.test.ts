@@ -162,7 +162,7 @@ describe.skipIf(!hasSocat)('device agent over a real pty with the PP791 simulato
     expect(await c.call(DEVICE_CHANNELS.listSessions, {})).toEqual([]);
   }, 60_000);
 
-  it('finds the ABECS PinPad that `npm start` runs (simulator process on a pty link) and runs its suite', async () => {
+  it('finds the ABECS PinPad that `npm start` runs (simulator process on a pty link), identifies it and runs its suite', async () => {
     const link = path.join(mkdtempSync(path.join(tmpdir(), 'emdad-agent-')), 'ttyPINPAD');
     const simulator = spawn(
       process.execPath,
@@ -193,11 +193,14 @@ describe.skipIf(!hasSocat)('device agent over a real pty with the PP791 simulato
     const c = await client(agent.url, agent.token);
     const session = await c.call(DEVICE_CHANNELS.connect, { path: link });
     expect(session).toMatchObject({ protocol: 'abecs', family: 'abecs_pinpad' });
+    const identity = await c.call(DEVICE_CHANNELS.identify, { sessionId: session.sessionId });
+    expect(identity).toMatchObject({ family: 'abecs_pinpad', serialNumber: expect.any(String) });
     const { runId } = await c.call(DEVICE_CHANNELS.runSuite, { sessionId: session.sessionId });
     const finished = await c.waitForEvent((e) => e.kind === 'run_finished' && e.data.runId === runId);
     if (finished.kind !== 'run_finished') throw new Error('unreachable');
     expect(finished.data.result.identity?.family).toBe('abecs_pinpad');
-    expect(finished.data.result.identity?.serialNumber).toEqual(expect.any(String));
+    expect(finished.data.result.identity?.serialNumber).toBe(identity.serialNumber);
+    expect(finished.data.result.verdict).toBe('healthy');
     expect(finished.data.result.steps.find((s) => s.id === 'open')?.status).toBe('pass');
     expect(
       c.events.some((e) => e.kind === 'diagnostic_progress' && e.data.event.type === 'step_finished'),
