@@ -15,9 +15,13 @@ export function SyncStatusBar() {
   const online = useUiStore(isOnline);
   const refused = useUiStore((s) => s.refused);
   const [pending, setPending] = useState(0);
+  const [codes, setCodes] = useState<Map<string, string>>(new Map());
 
   useEffect(() => {
-    const sub = userDb.cases.find().$.subscribe((docs) => setPending(docs.filter((d) => !isCaseSynced(d)).length));
+    const sub = userDb.cases.find().$.subscribe((docs) => {
+      setPending(docs.filter((d) => !isCaseSynced(d)).length);
+      setCodes(new Map(docs.map((d) => [d.id, d.trackingCode])));
+    });
     return () => sub.unsubscribe();
   }, [userDb]);
 
@@ -46,7 +50,7 @@ export function SyncStatusBar() {
       )}
       {lastRefused && (
         <span className="sync-error" data-testid="sync-refused">
-          {t('sync.refused', { code: lastRefused.id, sentence: errorSentence(lastRefused.code, lang) })}
+          {t('sync.refused', { code: codes.get(lastRefused.id) ?? lastRefused.id, sentence: errorSentence(lastRefused.code, lang) })}
         </span>
       )}
     </div>
