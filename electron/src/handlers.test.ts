@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { DEVICE_API_VERSION, DEVICE_CHANNELS } from '@emdad/domain';
+import { DEVICE_API_VERSION, DEVICE_CHANNELS, deviceErrorSentence } from '@emdad/domain';
 import {
   createDeviceHandlerMap,
+  DEVICE_SERVICE_CHANNELS,
   dispatchDeviceRequest,
   isDeviceChannel,
   type DeviceBackend,
+  type DeviceServiceOperations,
 } from './handlers.ts';
 
 const fixedNow = new Date('2026-11-23T10:00:00.000Z');
@@ -95,5 +97,52 @@ describe('device handler map', () => {
     const handlers = createDeviceHandlerMap({ backend, transport: 'websocket' });
     const result = await handlers[DEVICE_CHANNELS.version]({});
     expect(result.ok && result.value.transport).toBe('websocket');
+  });
+
+  it('answers device-service channels with service_unavailable, in words, when no service is behind it', async () => {
+    const result = await dispatchDeviceRequest(makeHandlers(), DEVICE_CHANNELS.listDevices, {});
+    expect(result).toMatchObject({ ok: false, error: { code: 'service_unavailable' } });
+    if (!result.ok) expect(deviceErrorSentence(result.error, 'fa')).toMatch(/سرویس دستگاه/);
+  });
+
+  it('hands the device service only validated requests and passes its answers through', async () => {
+    const seen: unknown[] = [];
+    const operations = Object.fromEntries(
+      DEVICE_SERVICE_CHANNELS.map((channel) => [
+        channel,
+        async (request: unknown) => {
+          seen.push([channel, request]);
+          return {
+            ok: false,
+            error: { code: 'port_busy', message: 'busy', sentence: { en: 'Busy.', fa: 'مشغول.' } },
+          };
+        },
+      ]),
+    ) as unknown as DeviceServiceOperations;
+    const handlers = makeHandlers({ operations });
+    expect(
+      await dispatchDeviceRequest(handlers, DEVICE_CHANNELS.connect, {
+        path: '/dev/ttyUSB0',
+        protocol: 'telnet',
+      }),
+    ).toMatchObject({
+      ok: false,
+      error: { code: 'bad_request' },
+    });
+    expect(await dispatchDeviceRequest(handlers, DEVICE_CHANNELS.connect, { path: 'COM3\0' })).toMatchObject({
+      ok: false,
+      error: { code: 'bad_request' },
+    });
+    expect(seen).toEqual([]);
+    expect(
+      await dispatchDeviceRequest(handlers, DEVICE_CHANNELS.connect, {
+        path: '/dev/ttyUSB0',
+        protocol: 'abecs',
+      }),
+    ).toEqual({
+      ok: false,
+      error: { code: 'port_busy', message: 'busy', sentence: { en: 'Busy.', fa: 'مشغول.' } },
+    });
+    expect(seen).toEqual([[DEVICE_CHANNELS.connect, { path: '/dev/ttyUSB0', protocol: 'abecs' }]]);
   });
 });
