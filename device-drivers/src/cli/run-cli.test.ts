@@ -115,7 +115,7 @@ describe('emdad-diag verdicts and exit codes', () => {
   it('--auto with nothing listed says so (exit 2)', async () => {
     const t = io(fakeService());
     expect(await runCli(['--auto'], t.io)).toBe(EXIT.usage);
-    expect(t.err.join('')).toMatch(/No serial ports were found/);
+    expect(t.err.join('')).toMatch(/No serial ports or card readers were found/);
   });
 
   it('Ctrl-C cancels the run: incomplete → 3, with the partial report', async () => {

@@ -4,7 +4,8 @@
  *   emdad-diag --port PATH [--protocol abecs|stx|auto] [--baud N] [--data-bits 7|8]
  *              [--parity none|even|odd] [--json] [--lang en|fa] [--frames]
  *   emdad-diag --auto [--port PATH]…          detect what is attached (every listed serial
- *                                             port when no --port is given) and run its suite
+ *                                             port and USB card reader when no --port is given)
+ *                                             and run its suite
  *
  * Exit codes: 0 healthy · 1 degraded or faulty · 2 usage or port error (busy, permission, not
  * found, protocol not recognised) · 3 incomplete (the run could not finish: unplugged, no answer,
@@ -32,7 +33,8 @@ Runs the diagnostic suite of the POS terminal or PinPad on a serial port and pri
   --port PATH     serial port (e.g. /dev/ttyUSB0, COM3, a pty); repeatable with --auto
   --protocol P    abecs, stx or auto (default auto: try each protocol's handshake)
   --baud N        line speed for an explicit protocol (default: the protocol's usual speed)
-  --auto          detect what is attached; without --port, every serial port the system lists
+  --auto          detect what is attached; without --port, every serial port and USB card
+                  reader the system lists
   --json          print the results as JSON (prompts still go to stderr)
   --lang en|fa    report language (default en)
   --frames        include each step's raw frames (hex) in the text report
@@ -162,12 +164,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     let ports = args.ports;
     if (ports.length === 0) {
       const listed = await service.listDevices();
-      ports = listed.filter((d) => d.kind === 'serial').map((d) => d.path);
+      // Serial ports and the USB HID card readers we have a driver for (the service filters those).
+      ports = listed.map((d) => d.path);
       if (ports.length === 0) {
         io.stderr(
           lang === 'fa'
-            ? 'هیچ پورت سریالی پیدا نشد. کابل را وصل کنید یا مسیر پورت را با --port بدهید.\n'
-            : 'No serial ports were found. Plug the device in, or give the port with --port PATH.\n',
+            ? 'هیچ پورت سریال یا کارت‌خوانی پیدا نشد. دستگاه را وصل کنید یا مسیر پورت را با --port بدهید.\n'
+            : 'No serial ports or card readers were found. Plug the device in, or give the port with --port PATH.\n',
         );
         return EXIT.usage;
       }

@@ -415,11 +415,10 @@ export class DeviceService {
     const support = this.options.serialProtocols.find((p) => p.protocol === protocol);
     if (!support)
       throw new DeviceServiceError('protocol_not_recognised', `protocol ${protocol} is not available`);
-    const line: SerialLineSettings = {
-      ...DEFAULT_SERIAL_SETTINGS,
-      ...support.lineSettings[0],
-      ...options.line,
-    };
+    // Only the settings actually given override the protocol's usual line (an IPC payload may
+    // carry explicit undefineds).
+    const given = Object.fromEntries(Object.entries(options.line ?? {}).filter(([, v]) => v !== undefined));
+    const line: SerialLineSettings = { ...DEFAULT_SERIAL_SETTINGS, ...support.lineSettings[0], ...given };
     const transport = this.options.createSerialTransport(path, line);
     await transport.open();
     const driver = support.createDriver(transport);
