@@ -3,6 +3,7 @@
  * the cached reference data (GET /api/reference, kept in the user database for offline use).
  */
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import { API_ROUTES, type ReferenceData } from '@emdad/domain';
 import type { SessionState } from '../auth/auth-service.ts';
 import { openUserDatabase, type UserDatabase } from '../db/database.ts';
@@ -21,6 +22,8 @@ interface Opened {
 export function UserSessionProvider({ session, children }: { session: SessionState; children: ReactNode }) {
   const { auth, serverUrl } = useServices();
   const [opened, setOpened] = useState<Opened | null>(null);
+  const [failed, setFailed] = useState(false);
+  const { t } = useTranslation();
   const userId = session.user.id;
   const online = session.mode === 'online';
 
@@ -55,7 +58,10 @@ export function UserSessionProvider({ session, children }: { session: SessionSta
           // Offline or refused: the cached copy (if any) stays; the sync bar reports the network.
         }
       }
-    })().catch((err) => console.error('could not open the user database', err));
+    })().catch((err: unknown) => {
+      console.error('could not open the user database', err);
+      if (!cancelled) setFailed(true);
+    });
     return () => {
       cancelled = true;
       ui.resetSync();
@@ -67,6 +73,13 @@ export function UserSessionProvider({ session, children }: { session: SessionSta
   }, [userId, online, auth, serverUrl]);
 
   const value = useMemo<UserContextValue | null>(() => (opened ? { session, ...opened } : null), [opened, session]);
+  if (failed) {
+    return (
+      <p className="form-error" role="alert">
+        {t('app.storageFailed')}
+      </p>
+    );
+  }
   if (!value) return null;
   return <UserContext.Provider value={value}>{children}</UserContext.Provider>;
 }

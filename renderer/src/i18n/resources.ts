@@ -1,6 +1,10 @@
 /** UI strings. Error sentences come from the domain (ERROR_SENTENCES), not from here. */
 const fa = {
-  app: { title: 'امداد میدانی', skip: 'رفتن به محتوای اصلی' },
+  app: {
+    title: 'امداد میدانی',
+    skip: 'رفتن به محتوای اصلی',
+    storageFailed: 'پایگاه دادهٔ این دستگاه باز نشد. مرورگر را در حالت عادی (نه خصوصی) باز کنید و فضای خالی را بررسی کنید، سپس صفحه را دوباره بارگذاری کنید.',
+  },
   nav: { cases: 'درخواست‌ها', newCase: 'ثبت درخواست', logout: 'خروج', language: 'English', languageLabel: 'تغییر زبان به انگلیسی' },
   login: {
     title: 'ورود به امداد میدانی',
@@ -92,7 +96,11 @@ const fa = {
 type Resource = { [K in keyof typeof fa]: { [L in keyof (typeof fa)[K]]: string } };
 
 const en: Resource = {
-  app: { title: 'Emdad Field', skip: 'Skip to main content' },
+  app: {
+    title: 'Emdad Field',
+    skip: 'Skip to main content',
+    storageFailed: 'The local database could not be opened. Use a normal (not private) browser window, check free disk space, then reload the page.',
+  },
   nav: { cases: 'Cases', newCase: 'New case', logout: 'Sign out', language: 'فارسی', languageLabel: 'Switch language to Persian' },
   login: {
     title: 'Sign in to Emdad Field',

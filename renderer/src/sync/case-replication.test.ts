@@ -71,21 +71,24 @@ describe('startCaseReplication against a contract-faithful fake server', () => {
     const original = server.serverWrite(sampleCase({ subject: 'original', description: 'first' }));
     const { db, replication } = await client(server);
     await replication.awaitInSync();
-    // Another client changes the subject; this client does not hear of it (stream dropped, offline).
+    // Another client changes the subject; this client does not hear of it (stream dropped, no pull).
     server.offline = true;
     server.dropStreams();
-    const { _deleted: _d, serverUpdatedAt: _s, acknowledgedUpdatedAt: _a, ...base } = original;
+    server.docs.set(original.id, {
+      ...original,
+      subject: 'changed on server',
+      updatedAt: '2026-11-23T11:00:00.000Z',
+      acknowledgedUpdatedAt: '2026-11-23T11:00:00.000Z',
+      serverUpdatedAt: 99_999,
+    });
     server.offline = false;
-    const muted = server.openStreams;
-    expect(muted).toBe(0);
-    // write directly so nobody is notified
-    server.docs.set(original.id, { ...original, subject: 'changed on server', updatedAt: '2026-11-23T11:00:00.000Z', acknowledgedUpdatedAt: '2026-11-23T11:00:00.000Z', serverUpdatedAt: 99_999 });
     // Local edit of another field, made from the old version.
-    const local = await db.cases.findOne(base.id).exec();
+    const local = await db.cases.findOne(original.id).exec();
     await local!.incrementalPatch({ description: 'added in the field', updatedAt: '2026-11-23T12:00:00.000Z' });
     await eventually(() => server.docs.get(original.id)?.description === 'added in the field', 'merged document reaches the server');
     const onServer = server.docs.get(original.id)!;
     expect(onServer.subject).toBe('changed on server');
+    expect(server.conflictsReturned).toBeGreaterThanOrEqual(1);
     await replication.awaitInSync();
     const merged = (await localDoc(db, original.id))!;
     expect(merged.subject).toBe('changed on server');

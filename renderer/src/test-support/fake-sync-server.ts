@@ -12,7 +12,7 @@ export class FakeSyncServer {
   readonly docs = new Map<string, Doc>();
   private clock = 1000;
   validToken = 'token-1';
-  refreshCount = 0;
+  conflictsReturned = 0;
   pullRequests: URL[] = [];
   pushBodies: PushRow<CaseDoc>[][] = [];
   /** Subjects containing this string are refused as invalid. */
@@ -107,7 +107,10 @@ export class FakeSyncServer {
           ? row.assumedMasterState != null && casesEqual(current, row.assumedMasterState)
           : row.assumedMasterState == null;
         if (!assumedMatches) {
-          if (current) conflicts.push(current);
+          if (current) {
+            conflicts.push(current);
+            this.conflictsReturned++;
+          }
           continue;
         }
         const stored: Doc = { ...row.newDocumentState, serverUpdatedAt: ++this.clock, acknowledgedUpdatedAt: row.newDocumentState.updatedAt };
