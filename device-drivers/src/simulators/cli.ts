@@ -23,12 +23,13 @@ import {
   type SimulatorFault,
 } from './simulator.ts';
 
-const USAGE = `Usage: npm run simulate -- --device abecs|pp791 --link PATH [--scenario NAME] [--fault NAME]... [--replug-ms N]
+const USAGE = `Usage: npm run simulate -- --device abecs|pp791 --link PATH [--scenario NAME] [--fault NAME]... [--replug-ms N] [--think-ms N]
   --device     which device to simulate: abecs (ABECS PinPad) or pp791 (PP791-dialect terminal)
   --link       path of the port the app opens, e.g. /tmp/ttyEMDAD0 (socat creates the symlink)
   --scenario   fixtures/devices/<device>-<NAME>.json (default: healthy)
   --fault      one of: ${SIMULATOR_FAULTS.join(', ')} (repeatable)
-  --replug-ms  after 'unplug_mid_command', how long the cable stays out (default 2000)`;
+  --replug-ms  after 'unplug_mid_command', how long the cable stays out (default 2000)
+  --think-ms   override the scenario's think time per command, in ms`;
 
 function fail(message: string): never {
   console.error(`${message}\n\n${USAGE}`);
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
       scenario: { type: 'string', default: 'healthy' },
       fault: { type: 'string', multiple: true, default: [] },
       'replug-ms': { type: 'string', default: '2000' },
+      'think-ms': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -71,6 +73,10 @@ async function main(): Promise<void> {
   const replugMs = Number(values['replug-ms']);
   if (!Number.isFinite(replugMs) || replugMs < 0) fail('--replug-ms must be a number of milliseconds.');
   const extraFaults = parseFaults(values.fault ?? []);
+  const thinkMs = values['think-ms'] === undefined ? undefined : Number(values['think-ms']);
+  if (thinkMs !== undefined && !(Number.isInteger(thinkMs) && thinkMs >= 0 && thinkMs <= 10_000)) {
+    fail('--think-ms must be a whole number of milliseconds from 0 to 10000.');
+  }
 
   let pair: PtyPair | null = null;
   let transport: SerialTransport | null = null;
@@ -94,11 +100,13 @@ async function main(): Promise<void> {
   };
 
   if (device === 'abecs') {
-    const scenario = await loadAbecsScenario(values.scenario);
+    const loaded = await loadAbecsScenario(values.scenario);
+    const scenario = thinkMs === undefined ? loaded : { ...loaded, thinkTimeMs: thinkMs };
     scenarioFaults = scenario.faults;
     simulator = new AbecsPinpadSimulator(scenario, { onUnplug: unplug });
   } else {
-    const scenario = await loadPp791Scenario(values.scenario);
+    const loaded = await loadPp791Scenario(values.scenario);
+    const scenario = thinkMs === undefined ? loaded : { ...loaded, thinkTimeMs: thinkMs };
     scenarioFaults = scenario.faults;
     simulator = new Pp791Simulator(scenario);
   }
