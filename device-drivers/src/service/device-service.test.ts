@@ -24,6 +24,8 @@ function harness(
     script?: FakeDriverScript;
     answers?: boolean;
     openError?: TransportError;
+    /** While > 0, each open fails with not_found (and counts down): a device not back yet. */
+    missing?: { opensLeft: number; tries: number };
   } = {},
 ): Harness {
   const transports: MemoryTransport[] = [];
@@ -42,6 +44,18 @@ function harness(
     serialProtocols: [abecs],
     createSerialTransport: (path) => {
       const t = new MemoryTransport(path);
+      const missing = options.missing;
+      if (missing) {
+        const open = t.open.bind(t);
+        t.open = async () => {
+          missing.tries += 1;
+          if (missing.opensLeft > 0) {
+            missing.opensLeft -= 1;
+            throw new TransportError('not_found', 'not there yet');
+          }
+          return open();
+        };
+      }
       if (options.openError) {
         const err = options.openError;
         t.open = async () => {
@@ -264,5 +278,37 @@ describe('DeviceService device watching', () => {
     await service.pollDevices();
     expect(changes).toHaveLength(1); // nothing changed
     await service.shutdown();
+  });
+});
+
+describe('DeviceService.reconnect', () => {
+  it('waits for an unplugged device to come back on its port and opens a new session', async () => {
+    const missing = { opensLeft: 0, tries: 0 };
+    const { service, transports } = harness({ missing });
+    const first = await service.connect('/dev/ttyUSB0');
+    transports[0]?.unplug();
+    expect(service.getSession(first.sessionId).state).toBe('lost');
+    // The port is missing for the next two tries, then the device is back.
+    missing.opensLeft = 2;
+    missing.tries = 0;
+    const session = await service.reconnect(first.sessionId, { intervalMs: 1, timeoutMs: 5_000 });
+    expect(session.state).toBe('connected');
+    expect(session.sessionId).not.toBe(first.sessionId);
+    expect(missing.tries).toBe(3);
+    expect(service.listSessions().map((s) => s.sessionId)).toEqual([session.sessionId]);
+  });
+
+  it('gives up with the last error after its deadline, and refuses a session that is not lost', async () => {
+    const missing = { opensLeft: 0, tries: 0 };
+    const { service, transports } = harness({ missing });
+    const first = await service.connect('/dev/ttyUSB0');
+    await expectServiceError(service.reconnect(first.sessionId), 'still_connected');
+    transports[0]?.unplug();
+    missing.opensLeft = Number.POSITIVE_INFINITY;
+    await expectServiceError(
+      service.reconnect(first.sessionId, { intervalMs: 1, timeoutMs: 20 }),
+      'not_found',
+    );
+    expect(service.getSession(first.sessionId).state).toBe('lost');
   });
 });

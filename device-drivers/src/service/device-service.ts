@@ -593,6 +593,51 @@ export class DeviceService {
     return run.done;
   }
 
+  /**
+   * After "device unplugged": waits for the device to be back on the same port and opens a new
+   * session on it (the protocol is detected again, so a 7E1 unit or a swapped PinPad is found as it
+   * is now). Retries while the port is missing, busy or not yet answering (a USB device re-appears
+   * before udev has set its permissions, a PinPad takes seconds to boot). The lost session is
+   * closed once the new one is open.
+   */
+  async reconnect(
+    sessionId: string,
+    options: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal } = {},
+  ): Promise<SessionInfo> {
+    const old = this.session(sessionId);
+    if (old.info.state !== 'lost') throw new DeviceServiceError('still_connected', old.info.path);
+    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+    const connectOptions: ConnectOptions =
+      old.info.protocol === 'hid' ? { protocol: 'hid' } : { protocol: 'auto' };
+    let lastError: unknown = null;
+    for (;;) {
+      if (options.signal?.aborted) throw new DeviceServiceError('unplugged', 'reconnect cancelled');
+      try {
+        const session = await this.connect(old.info.path, connectOptions);
+        await this.disconnect(sessionId).catch(() => undefined);
+        return session;
+      } catch (error) {
+        lastError = error;
+        const code = error instanceof DeviceServiceError ? error.code : 'internal';
+        const retryable = [
+          'not_found',
+          'unplugged',
+          'port_busy',
+          'permission_denied',
+          'protocol_not_recognised',
+          'io_error',
+        ].includes(code);
+        if (!retryable || Date.now() >= deadline) break;
+      }
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(options.intervalMs ?? 500, Math.max(0, deadline - Date.now()))),
+      );
+    }
+    throw lastError instanceof DeviceServiceError
+      ? lastError
+      : new DeviceServiceError('unplugged', String(lastError));
+  }
+
   /** Ends a session: cancels what runs on it and releases the port. Safe to call on a lost session. */
   async disconnect(sessionId: string): Promise<void> {
     const session = this.session(sessionId);

@@ -28,6 +28,10 @@ export const DEVICE_SERVICE_ERROR_SENTENCES = {
     en: 'A test is already running on this device. Wait for it to finish or cancel it first.',
     fa: 'آزمونی هم‌اکنون روی این دستگاه در حال اجراست. صبر کنید تمام شود یا ابتدا آن را لغو کنید.',
   },
+  still_connected: {
+    en: 'This device is still connected: there is nothing to reconnect. Run the test again instead.',
+    fa: 'این دستگاه هنوز متصل است و نیازی به اتصال دوباره نیست. به‌جای آن آزمون را دوباره اجرا کنید.',
+  },
   run_not_found: {
     en: 'This test run is not known (it may have been cleared). Start the test again.',
     fa: 'این اجرای آزمون شناخته نشد (ممکن است پاک شده باشد). آزمون را دوباره شروع کنید.',

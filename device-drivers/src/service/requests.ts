@@ -38,6 +38,8 @@ export const deviceServiceRequestSchemas = {
   getRun: z.object({ runId: id }).strict(),
   cancel: z.object({ runId: id }).strict(),
   disconnect: z.object({ sessionId: id }).strict(),
+  /** After `session_lost`: wait (up to timeoutMs, default 60 s) for the device and open a new session. */
+  reconnect: z.object({ sessionId: id, timeoutMs: z.number().int().min(0).max(300_000).optional() }).strict(),
 } as const;
 
 export type DeviceServiceOperation = keyof typeof deviceServiceRequestSchemas;
@@ -56,6 +58,7 @@ export interface DeviceServiceResponses {
   getRun: RunInfo;
   cancel: DiagnosticRunResult;
   disconnect: null;
+  reconnect: SessionInfo;
 }
 
 export type DeviceServiceResult<T> = { ok: true; value: T } | { ok: false; error: DeviceServiceErrorPayload };
@@ -117,5 +120,8 @@ export function createDeviceServiceHandlers(service: DeviceService): DeviceServi
       await service.disconnect(r.sessionId);
       return null;
     }),
+    reconnect: handler('reconnect', (r) =>
+      service.reconnect(r.sessionId, r.timeoutMs === undefined ? {} : { timeoutMs: r.timeoutMs }),
+    ),
   };
 }
