@@ -609,7 +609,7 @@ export class DeviceService {
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
     const connectOptions: ConnectOptions =
       old.info.protocol === 'hid' ? { protocol: 'hid' } : { protocol: 'auto' };
-    let lastError: unknown = null;
+    let lastError: unknown;
     for (;;) {
       if (options.signal?.aborted) throw new DeviceServiceError('unplugged', 'reconnect cancelled');
       try {
