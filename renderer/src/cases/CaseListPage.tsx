@@ -5,6 +5,7 @@ import { isCaseSynced } from '@emdad/domain';
 import { formatDateTime, formatNumber } from '../i18n/i18n.ts';
 import { useCases, useLanguage } from '../app/hooks.ts';
 import { useUser } from '../app/services.ts';
+import { useUiStore } from '../ui/store.ts';
 
 /** Newest first, live: a case created, pulled or acknowledged shows up without a reload. */
 export function CaseListPage() {
@@ -12,6 +13,8 @@ export function CaseListPage() {
   const lang = useLanguage();
   const { userDb, reference } = useUser();
   const cases = useCases(userDb);
+  const refused = useUiStore((s) => s.refused);
+  const refusedIds = useMemo(() => new Set(refused.map((r) => r.id)), [refused]);
   const merchantNames = useMemo(() => new Map((reference?.merchants ?? []).map((m) => [m.id, m.name])), [reference]);
 
   return (
@@ -40,6 +43,7 @@ export function CaseListPage() {
           <tbody>
             {(cases ?? []).map((c) => {
               const synced = isCaseSynced(c);
+              const wasRefused = !synced && refusedIds.has(c.id);
               const merchant = c.merchantId ? merchantNames.get(c.merchantId) : undefined;
               return (
                 <tr key={c.id} data-testid="case-row" data-tracking-code={c.trackingCode} data-case-id={c.id}>
@@ -55,8 +59,13 @@ export function CaseListPage() {
                     <time dateTime={c.createdAt}>{formatDateTime(c.createdAt, lang)}</time>
                   </td>
                   <td>
-                    <span className={`badge ${synced ? 'badge-ok' : 'badge-wait'}`} data-testid="sync-badge" data-synced={synced ? 'true' : 'false'}>
-                      {synced ? t('sync.synced') : t('sync.notSynced')}
+                    <span
+                      className={`badge ${synced ? 'badge-ok' : wasRefused ? 'badge-error' : 'badge-wait'}`}
+                      data-testid="sync-badge"
+                      data-synced={synced ? 'true' : 'false'}
+                      data-refused={wasRefused ? 'true' : undefined}
+                    >
+                      {synced ? t('sync.synced') : wasRefused ? t('sync.refusedBadge') : t('sync.notSynced')}
                     </span>
                   </td>
                 </tr>

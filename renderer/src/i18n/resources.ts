@@ -23,6 +23,7 @@ const fa = {
     never: 'آخرین همگام‌سازی: هنوز انجام نشده',
     synced: 'همگام شد',
     notSynced: 'همگام نشده',
+    refusedBadge: 'پذیرفته نشد',
     refused: 'درخواست {{code}} پذیرفته نشد: {{sentence}}',
   },
   cases: {
@@ -119,6 +120,7 @@ const en: Resource = {
     never: 'Last sync: not yet',
     synced: 'Synced',
     notSynced: 'Not synced',
+    refusedBadge: 'Not accepted',
     refused: 'Case {{code}} was not accepted: {{sentence}}',
   },
   cases: {
