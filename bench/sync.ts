@@ -1,0 +1,112 @@
+/**
+ * `npm run bench -- sync` → bench/results/sync.json
+ * In real Chromium, one page, one run: the initial pull of 20,000 cases into a fresh RxDB (docs/s) and
+ * `ratio` = that speed ÷ a raw Dexie bulkPut of the same documents; and the push of 2,000
+ * offline-created cases until the server acknowledged every one (docs/s).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'vite';
+import { API_ROUTES, PUSH_BATCH_MAX, formatTrackingCode, jalaliYearOf, newId, type AuthSession, type CaseDoc, type PushResponse } from '@emdad/domain';
+import { BRANCH_IDS, MERCHANT_IDS, TEMPLATE_IDS, demoUsers } from '@emdad/fixtures';
+import { createSyncServer } from '@emdad/sync-server/server';
+import { launchChromium, writeResult } from './_support.ts';
+
+const PULL_DOCS = Number(process.env.BENCH_PULL_DOCS ?? 20_000);
+const PUSH_DOCS = Number(process.env.BENCH_PUSH_DOCS ?? 2_000);
+
+const password = (username: string) => demoUsers.find((u) => u.username === username)!.password;
+
+async function login(url: string, username: string): Promise<AuthSession> {
+  const res = await fetch(url + API_ROUTES.login, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password: password(username), installId: newId() }),
+  });
+  if (!res.ok) throw new Error(`login ${username}: ${res.status}`);
+  return (await res.json()) as AuthSession;
+}
+
+function caseFor(session: AuthSession, seq: number, branchId: string, merchantId: string): CaseDoc & { _deleted: boolean } {
+  const now = new Date().toISOString();
+  return {
+    id: newId(),
+    trackingCode: formatTrackingCode(session.install.trackingPrefix, jalaliYearOf(new Date()), seq),
+    templateId: TEMPLATE_IDS.posNoPrint,
+    channel: 'walk_in',
+    status: 'new',
+    priority: 'normal',
+    merchantId,
+    equipmentId: null,
+    branchId,
+    subject: `کارتخوان چاپ نمی‌کند ${seq}`,
+    description: 'کاغذ در چاپگر گیر کرده و دستگاه پیام خطای چاپ می‌دهد. مشتری درخواست بازدید دارد.',
+    reporterName: 'رضا احمدی',
+    reporterPhone: '09121234567',
+    createdBy: session.user.id,
+    assigneeId: null,
+    createdAt: now,
+    updatedAt: now,
+    _deleted: false,
+  };
+}
+
+async function main() {
+  const pageDir = mkdtempSync(join(tmpdir(), 'emdad-bench-page-'));
+  const dataDir = mkdtempSync(join(tmpdir(), 'emdad-bench-db-'));
+  await build({ root: resolve('bench/browser'), logLevel: 'warn', build: { outDir: pageDir, emptyOutDir: true, target: 'es2022' } });
+  const server = await createSyncServer({ database: { kind: 'pglite', dataDir }, seed: 'demo', rendererDist: pageDir, loginRateLimitPerMinute: 1000 });
+  const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
+  const browser = await launchChromium();
+  try {
+    // Seed the server through its own push endpoint (admin sees every case on pull).
+    const admin = await login(url, 'admin1');
+    for (let start = 0; start < PULL_DOCS; start += PUSH_BATCH_MAX) {
+      const rows = Array.from({ length: Math.min(PUSH_BATCH_MAX, PULL_DOCS - start) }, (_, i) => ({
+        newDocumentState: caseFor(admin, start + i + 1, BRANCH_IDS.tehranVanak, MERCHANT_IDS.tehranSupermarket),
+        assumedMasterState: null,
+      }));
+      const res = await fetch(url + API_ROUTES.replicationPush.replace(':collection', 'cases'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${admin.accessToken}` },
+        body: JSON.stringify(rows),
+      });
+      const body = (await res.json()) as PushResponse<CaseDoc>;
+      if (!res.ok || body.conflicts.length || body.refused.length) throw new Error(`seeding failed: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+    }
+    const page = await browser.newPage();
+    page.on('pageerror', (err) => console.error('page error:', err.message));
+    page.on('console', (msg) => { if (process.env.BENCH_VERBOSE || msg.type() === 'error') console.log(`[page ${msg.type()}] ${msg.text()}`); });
+    await page.goto(url + '/');
+    await page.waitForFunction(() => document.getElementById('state')?.textContent === 'ready');
+    // branch2 (Isfahan) sees none of the seeded Tehran cases, so its push run measures pushing only.
+    const template = caseFor(admin, 1, BRANCH_IDS.isfahanChaharbagh, MERCHANT_IDS.isfahanSupermarket);
+    const { id: _id, trackingCode: _t, createdAt: _c, updatedAt: _u, createdBy: _b, _deleted: _d, ...pushTemplate } = template;
+    const result = await page.evaluate(
+      (config) => (window as unknown as { runBench: (c: unknown) => Promise<{ raw: { docs: number; ms: number }; pull: { docs: number; ms: number }; push: { docs: number; acknowledged: number; ms: number }; fetchOnly: { docs: number; ms: number } }> }).runBench(config),
+      { username: 'admin1', password: password('admin1'), pushUsername: 'branch2', pushPassword: password('branch2'), pushCount: PUSH_DOCS, pushTemplate },
+    );
+    if (result.pull.docs !== PULL_DOCS || result.raw.docs !== PULL_DOCS) throw new Error(`pulled ${result.pull.docs}, raw ${result.raw.docs}, expected ${PULL_DOCS}`);
+    if (result.push.acknowledged !== PUSH_DOCS) throw new Error(`only ${result.push.acknowledged} of ${PUSH_DOCS} pushes acknowledged`);
+    const rate = (docs: number, ms: number) => Math.round((docs / ms) * 1000);
+    const pullDocsPerSecond = rate(result.pull.docs, result.pull.ms);
+    const rawDocsPerSecond = rate(result.raw.docs, result.raw.ms);
+    writeResult('sync', {
+      ratio: Number((pullDocsPerSecond / rawDocsPerSecond).toFixed(3)),
+      ratioMeaning: 'initial pull into RxDB (HTTP + replication + storage) ÷ raw Dexie bulkPut of the same documents, same page and run',
+      initialPull: { docs: result.pull.docs, docsPerSecond: pullDocsPerSecond },
+      rawDexieBulkPut: { docs: result.raw.docs, docsPerSecond: rawDocsPerSecond },
+      pullRequestsOnly: { docs: result.fetchOnly.docs, docsPerSecond: rate(result.fetchOnly.docs, result.fetchOnly.ms), note: 'the same pages fetched with no storage: the server and HTTP share of the pull' },
+      push: { docs: result.push.docs, docsPerSecond: rate(result.push.docs, result.push.ms), pushToPullSpeedRatio: Number((rate(result.push.docs, result.push.ms) / pullDocsPerSecond).toFixed(3)) },
+      server: 'PGlite (data directory), same machine, loopback',
+    });
+  } finally {
+    await browser.close();
+    await server.close();
+    rmSync(pageDir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
