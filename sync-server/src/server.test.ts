@@ -105,6 +105,8 @@ describe('central console and HTTP edges', () => {
       expect(home.statusCode).toBe(200);
       expect(home.headers['x-content-type-options']).toBe('nosniff');
       expect(home.headers['x-frame-options']).toBe('DENY');
+      expect(home.headers['content-security-policy']).toContain("script-src 'self'");
+      expect(home.headers['content-security-policy']).not.toContain('unsafe-eval');
       expect(home.headers['content-type']).toMatch(/text\/html/);
       expect(home.body).toContain('id="root"');
       const deepLink = await server.app.inject({ method: 'GET', url: '/cases/019a-some-case' });
@@ -115,6 +117,7 @@ describe('central console and HTTP edges', () => {
       const api404 = await server.app.inject({ method: 'GET', url: '/api/cases-typo' });
       expect(api404.statusCode).toBe(404);
       expect(api404.json().error.code).toBe('not_found');
+      expect(api404.headers['content-security-policy']).toBeUndefined();
     } finally {
       await server.close();
     }

@@ -63,6 +63,22 @@ const CORS_HEADERS = {
   'access-control-max-age': '600',
 } as const;
 
+/** The CSP of the console served at `/` (the same renderer as the field app; see electron/src/csp.ts). */
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self'",
+  "connect-src 'self' ws://127.0.0.1:*",
+  "worker-src 'self'",
+  "manifest-src 'self'",
+  "object-src 'none'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join('; ');
+
 function isApiPath(url: string): boolean {
   return url === '/health' || url.startsWith('/api/') || url === '/api';
 }
@@ -98,11 +114,13 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
         if (request.method === 'OPTIONS') return reply.status(204).send();
       });
     }
-    // Baseline hardening for every answer (the console's CSP is the renderer's to define).
-    app.addHook('onSend', async (_request, reply) => {
+    // Baseline hardening for every answer; the console's pages also carry a CSP: code only from this
+    // origin and never eval, connections only to this server and the local device agent on loopback.
+    app.addHook('onSend', async (request, reply) => {
       reply.header('x-content-type-options', 'nosniff');
       reply.header('referrer-policy', 'no-referrer');
       reply.header('x-frame-options', 'DENY');
+      if (!isApiPath(request.url.split('?')[0] ?? '')) reply.header('content-security-policy', CONSOLE_CSP);
     });
     await app.register(fastifyRateLimit, { global: false });
 
