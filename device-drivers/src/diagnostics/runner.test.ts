@@ -6,6 +6,7 @@ import { FakeDriver, hangUntilAborted, pass } from './fake-driver.test-support.t
 import {
   CANCELLED_MESSAGE,
   NOT_SUPPORTED_MESSAGE,
+  RUNNER_MESSAGES,
   computeVerdict,
   runDiagnostics,
   type DiagnosticProgressEvent,
@@ -314,14 +315,15 @@ describe('runDiagnostics', () => {
     expect(result.steps.find((s) => s.id === 'close')?.status).toBe('pass');
   });
 
-  it('titles follow the requested language', async () => {
+  it('titles and the runner’s own messages follow the requested language', async () => {
     const result = await runDiagnostics({
-      driver: new FakeDriver(),
+      driver: new FakeDriver({ checks: ['display'] }),
       suite: ABECS_PINPAD_SUITE,
       port: 'p',
       language: 'fa',
     });
     expect(result.steps[0]?.title).toBe('اتصال و دست‌دهی');
+    expect(result.steps.find((s) => s.id === 'keypad')?.message).toBe(RUNNER_MESSAGES.notSupported.fa);
   });
 });
 

@@ -55,9 +55,25 @@ export interface RunDiagnosticsOptions {
   clock?: () => Date;
 }
 
-export const NOT_SUPPORTED_MESSAGE = "Not supported by this device's protocol.";
-export const CANCELLED_MESSAGE = 'Cancelled by the technician.';
-export const SKIPPED_AFTER_STOP_MESSAGE = 'Not run: an earlier step failed and the suite could not continue.';
+/** Messages the runner itself writes on steps, in the run's language. */
+export const RUNNER_MESSAGES = {
+  notSupported: {
+    en: "Not supported by this device's protocol.",
+    fa: 'پروتکل این دستگاه از این آزمون پشتیبانی نمی‌کند.',
+  },
+  cancelled: { en: 'Cancelled by the technician.', fa: 'به درخواست تکنسین لغو شد.' },
+  skippedAfterStop: {
+    en: 'Not run: an earlier step failed and the suite could not continue.',
+    fa: 'اجرا نشد: مرحلهٔ قبلی ناموفق بود و ادامهٔ آزمون ممکن نبود.',
+  },
+  timedOut: (seconds: number) => ({
+    en: `The step did not finish within ${seconds} s. Check the device and its cable, then run the test again.`,
+    fa: `این مرحله در ${seconds} ثانیه تمام نشد. دستگاه و کابل آن را بررسی و آزمون را دوباره اجرا کنید.`,
+  }),
+} as const;
+export const NOT_SUPPORTED_MESSAGE = RUNNER_MESSAGES.notSupported.en;
+export const CANCELLED_MESSAGE = RUNNER_MESSAGES.cancelled.en;
+export const SKIPPED_AFTER_STOP_MESSAGE = RUNNER_MESSAGES.skippedAfterStop.en;
 
 interface StepOutcome {
   result: DiagnosticStepResult;
@@ -154,7 +170,9 @@ export async function runDiagnostics(options: RunDiagnosticsOptions): Promise<Di
       stopped = reason === null ? 'cancelled' : 'link_lost';
     }
     if (stopped !== null) {
-      const message = stopped === 'cancelled' ? CANCELLED_MESSAGE : SKIPPED_AFTER_STOP_MESSAGE;
+      const message = (
+        stopped === 'cancelled' ? RUNNER_MESSAGES.cancelled : RUNNER_MESSAGES.skippedAfterStop
+      )[language];
       const result = emptyResult(step, language, 'skipped', message);
       results.push(result);
       emit({ type: 'step_finished', stepId: step.id, index, total, result });
@@ -226,7 +244,7 @@ export async function runDiagnostics(options: RunDiagnosticsOptions): Promise<Di
 
     if (step.kind === 'check' && (step.checkId === undefined || !driver.checks.includes(step.checkId))) {
       finished = true;
-      const result = emptyResult(step, language, 'not_supported', NOT_SUPPORTED_MESSAGE);
+      const result = emptyResult(step, language, 'not_supported', RUNNER_MESSAGES.notSupported[language]);
       result.values = { protocol: driver.protocol };
       return { result, stop: false, cancelled: false, linkLost: false };
     }
@@ -291,7 +309,7 @@ export async function runDiagnostics(options: RunDiagnosticsOptions): Promise<Di
         await quiesce();
         status = 'fail';
         errorCode = 'DIAG-TIME-001';
-        message = `The step did not finish within ${Math.round(step.timeoutMs / 1000)} s.`;
+        message = RUNNER_MESSAGES.timedOut(Math.round(step.timeoutMs / 1000))[language];
         stop = step.stopOnFailure;
         break;
       }
@@ -307,7 +325,7 @@ export async function runDiagnostics(options: RunDiagnosticsOptions): Promise<Di
         } else {
           await quiesce();
           status = 'skipped';
-          message = CANCELLED_MESSAGE;
+          message = RUNNER_MESSAGES.cancelled[language];
           cancelled = true;
         }
         stop = true;
@@ -352,7 +370,9 @@ export async function runDiagnostics(options: RunDiagnosticsOptions): Promise<Di
       case 'check': {
         const r = await driver.runCheck(step.checkId ?? step.id, ctx);
         const message =
-          r.status === 'not_supported' && r.message === null ? NOT_SUPPORTED_MESSAGE : r.message;
+          r.status === 'not_supported' && r.message === null
+            ? RUNNER_MESSAGES.notSupported[language]
+            : r.message;
         return { status: r.status, values: r.values, errorCode: r.errorCode, message };
       }
       case 'close':
