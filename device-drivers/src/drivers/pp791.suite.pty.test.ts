@@ -2,7 +2,7 @@
  * The PP791 suite, played by the diagnostics runner, against the PP791 simulator over real ptys:
  * healthy and with each simulator fault. Link timers are shortened so the fault cases finish fast.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DiagnosticRunResult } from '@emdad/domain';
 import { Pp791Driver } from './pp791.ts';
 import { Pp791Simulator, loadPp791Scenario } from '../simulators/pp791-sim.ts';
@@ -12,25 +12,13 @@ import { startPtyPair, type PtyPair } from '../testing/pty-pair.ts';
 import { runDiagnostics } from '../diagnostics/runner.ts';
 import { PP791_TERMINAL_SUITE } from '../diagnostics/suites.ts';
 
-let pair: PtyPair;
-let device: SerialTransport;
-let sim: Pp791Simulator;
-
-beforeAll(async () => {
-  pair = await startPtyPair();
-  device = new SerialTransport({ path: pair.devicePath, baudRate: 19200 });
-  await device.open();
-  sim = new Pp791Simulator(await loadPp791Scenario('healthy'), { resendAfterMs: 1000, slowExtraMs: 6000 });
-  sim.attach(device);
-});
-
-afterAll(async () => {
-  sim.detach();
-  await device.close();
-  await pair.stop();
-});
-
+/** A fresh pty pair and simulator per run: nothing a previous run left in flight can leak in. */
 async function run(faults: SimulatorFault[]): Promise<DiagnosticRunResult> {
+  const pair: PtyPair = await startPtyPair();
+  const device = new SerialTransport({ path: pair.devicePath, baudRate: 19200 });
+  await device.open();
+  const sim = new Pp791Simulator(await loadPp791Scenario('healthy'), { resendAfterMs: 1000, slowExtraMs: 6000 });
+  sim.attach(device);
   sim.setFaults(faults);
   const driver = new Pp791Driver(new SerialTransport({ path: pair.hostPath, baudRate: 19200 }), {
     ackTimeoutMs: 1000,
@@ -41,7 +29,9 @@ async function run(faults: SimulatorFault[]): Promise<DiagnosticRunResult> {
     return await runDiagnostics({ driver, suite: PP791_TERMINAL_SUITE, port: pair.hostPath });
   } finally {
     await driver.close({ signal: new AbortController().signal, log: () => undefined, prompt: () => undefined }).catch(() => undefined);
-    sim.setFaults([]);
+    sim.detach();
+    await device.close();
+    await pair.stop();
   }
 }
 
@@ -77,8 +67,9 @@ describe('PP791 suite over ptys', () => {
       const started = Date.now();
       const result = await run([fault]);
       const want = expected[fault];
+      const trace = JSON.stringify(result.steps.map((s) => [s.id, s.status, s.errorCode, s.message, s.frames.map((f) => `${f.direction}:${f.hex}`).join(' ')]));
       if (want.code === null) {
-        expect(status(result, 'self_test')).toBe('pass');
+        expect(status(result, 'self_test'), trace).toBe('pass');
         if (fault === 'card_reader_failure') {
           expect(result.steps.find((s) => s.id === 'hardware')?.values).toMatchObject({ magneticStripeReader: false, smartCardReader: false });
         }

@@ -191,6 +191,20 @@ describe('PP791 driver against the simulator (memory link)', () => {
     expect(await driver.runCheck('self_test', ctx)).toMatchObject({ status: 'pass' });
   });
 
+  it('ignores stale bytes that arrive right after the port is opened', async () => {
+    const { driver, device } = await setup('healthy');
+    const { ctx } = context();
+    // a late answer to another session's hardware query: taken for our first answer, it would fail the handshake
+    const stale = new TextEncoder().encode('1C\x1cSAM');
+    const opening = driver.open(ctx);
+    setTimeout(() => {
+      void device.write(Uint8Array.of(0x06));
+      void device.write(Uint8Array.from([0x0f, ...stale, 0x0e, stale.reduce((a, b) => a ^ b, 0x0e)]));
+    }, 10);
+    await opening;
+    expect((await driver.identify(ctx)).serialNumber).toBe('791A23004512');
+  });
+
   it('can be closed and opened again', async () => {
     const { driver } = await setup('healthy');
     const { ctx } = context();

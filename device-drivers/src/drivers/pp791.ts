@@ -48,6 +48,8 @@ export interface Pp791DriverOptions extends StxLinkOptions {
 }
 
 const latin1 = new TextDecoder('latin1');
+/** Quiet time after opening a port during which input is discarded. */
+const OPEN_SETTLE_MS = 100;
 
 function lineModeFor(settings: SerialLineSettings | undefined): StxLineMode {
   if (settings && settings.dataBits === 7) return '7E1';
@@ -120,7 +122,11 @@ export class Pp791Driver implements DeviceDriver {
   async open(ctx: DriverContext): Promise<void> {
     this.cancelController = new AbortController();
     this.ensureLink();
-    if (!this.transport.isOpen) await this.transport.open();
+    if (!this.transport.isOpen) {
+      await this.transport.open();
+      // Stale bytes from before we opened (a late answer to another session) are not ours.
+      await this.link.discardInput(OPEN_SETTLE_MS);
+    }
     // Handshake: the serial-number request proves the link works in both directions.
     await this.request('06', ctx);
   }

@@ -405,6 +405,21 @@ export class StxLink {
     waiter?.fail(new StxLinkError('transport', 'The link was closed.'));
   }
 
+  /**
+   * Drops whatever arrives for `ms` (queued behind running exchanges). Used right after opening a
+   * port: bytes a device sent while nobody listened (a late answer to a previous session) must not
+   * be taken for the answer to our first command.
+   */
+  discardInput(ms: number): Promise<void> {
+    const run = this.queue.then(async () => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      this.inbox = [];
+      this.decoder.reset();
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   /** Runs one request/answer exchange; exchanges queue behind each other. */
   exchange(
     kind: StxFrameKind,
