@@ -51,6 +51,25 @@ describe('startCaseReplication against a contract-faithful fake server', () => {
     expect(replication.status().lastSyncAt).not.toBeNull();
   });
 
+  it('without the live stream still pushes, waits for the acknowledgement and pulls on reSync()', async () => {
+    const server = new FakeSyncServer();
+    const { db, replication } = await client(server, { live: false });
+    const doc = sampleCase();
+    await db.cases.insert(doc);
+    // RxDB's own non-live mode stops after its first round, so this used to wait forever.
+    await replication.awaitInSync();
+    expect(server.docs.get(doc.id)?.subject).toBe(doc.subject);
+    expect(isCaseSynced((await localDoc(db, doc.id))!)).toBe(true);
+    const later = await db.cases.insert(sampleCase({ subject: 'written after the first round' }));
+    await replication.awaitInSync();
+    expect(server.docs.get(later.id)?.subject).toBe('written after the first round');
+    expect(isCaseSynced((await localDoc(db, later.id))!)).toBe(true);
+    const other = server.serverWrite(sampleCase({ subject: 'from another client' }));
+    replication.reSync();
+    await eventually(async () => (await localDoc(db, other.id))?.subject === 'from another client', 'reSync pulled the server write');
+    expect(server.openStreams).toBe(0);
+  });
+
   it('pulls by checkpoint in pages until the server has no more', async () => {
     const server = new FakeSyncServer();
     for (let i = 0; i < 25; i++) server.serverWrite(sampleCase());

@@ -66,7 +66,11 @@ export interface StartCaseReplicationOptions {
   replicationIdentifier?: string;
   pullBatchSize?: number;
   pushBatchSize?: number;
-  /** Skip the live stream (pull only on start, after pushes and on reSync()). */
+  /**
+   * false: no live stream; the replication still runs until stop(), pushing local writes and
+   * pulling on start, after accepted pushes and on reSync(). (RxDB's own `live: false` would stop
+   * after one round, leaving pushed rows unacknowledged and awaitInSync() waiting forever.)
+   */
   live?: boolean;
 }
 
@@ -157,13 +161,17 @@ export function startCaseReplication(options: StartCaseReplicationOptions): Case
   const state = replicateRxCollection<CaseDoc, ReplicationCheckpoint>({
     collection: options.collection,
     replicationIdentifier: options.replicationIdentifier ?? `emdad-${collectionName}-${options.serverUrl}`,
-    live,
+    // Always live for RxDB: our `live` only decides whether the SSE stream runs (see the option).
+    live: true,
     retryTime: options.retryTimeMs ?? 5000,
     // Every tab replicates: pushes are idempotent on the server, and a tab that is not the leader
     // would otherwise show a sync state it does not have.
     waitForLeadership: false,
     pull: {
-      batchSize: Math.min(options.pullBatchSize ?? 200, PULL_BATCH_MAX),
+      // The largest page the server gives: an initial pull of 20,000 cases is 20 requests, and
+      // RxDB merges pages that arrive while the previous one is being written into one bulk write
+      // (bench/sync.ts measures it).
+      batchSize: Math.min(options.pullBatchSize ?? PULL_BATCH_MAX, PULL_BATCH_MAX),
       stream$: stream$.asObservable(),
       handler: async (checkpoint, batchSize) => {
         try {
@@ -293,6 +301,7 @@ export function startCaseReplication(options: StartCaseReplicationOptions): Case
   const streamDone = live ? streamLoop() : Promise.resolve();
 
   async function awaitInSync(): Promise<void> {
+    if (stopController.signal.aborted) throw new Error('case replication was stopped');
     await state.awaitInSync();
     const before = pullRounds;
     const nextRound = new Promise<void>((resolve) => {
