@@ -63,6 +63,30 @@ export const ERROR_SENTENCES = {
     en: 'This account has not signed in on this device recently. Connect to the network and sign in once.',
     fa: 'این حساب اخیراً روی این دستگاه وارد نشده است. یک بار با اتصال به شبکه وارد شوید.',
   },
+  read_only_collection: {
+    en: 'These records are kept by the central office and cannot be changed from this app. Your local change was not saved on the server; sync again to restore the official version.',
+    fa: 'این داده‌ها در دفتر مرکزی نگهداری می‌شوند و از این برنامه قابل تغییر نیستند. تغییر شما روی سرور ذخیره نشد؛ برای بازگرداندن نسخهٔ رسمی دوباره همگام‌سازی کنید.',
+  },
+  out_of_scope: {
+    en: 'This record is outside your region, branch or team, so you cannot change it. Ask your supervisor to assign it to you.',
+    fa: 'این مورد خارج از منطقه، شعبه یا تیم شماست و نمی‌توانید آن را تغییر دهید. از سرپرست خود بخواهید آن را به شما واگذار کند.',
+  },
+  approval_field: {
+    en: 'Only a supervisor can approve or reject this. Leave the approval fields empty and submit it for review.',
+    fa: 'فقط سرپرست می‌تواند این مورد را تأیید یا رد کند. فیلدهای تأیید را خالی بگذارید و آن را برای بررسی ارسال کنید.',
+  },
+  record_closed: {
+    en: 'This case is closed and can no longer be edited. Reopen it (or ask your supervisor) before changing it.',
+    fa: 'این پرونده بسته شده و دیگر قابل ویرایش نیست. پیش از تغییر، آن را بازگشایی کنید یا با سرپرست خود هماهنگ کنید.',
+  },
+  append_only: {
+    en: 'Timeline entries cannot be changed once saved. Add a new entry with the correction instead.',
+    fa: 'ورودی‌های تاریخچه پس از ثبت قابل تغییر نیستند. به‌جای آن یک ورودی تازه با اصلاحیه ثبت کنید.',
+  },
+  install_revoked: {
+    en: 'This device has been revoked by an administrator and can no longer sync. Contact your administrator to enrol it again.',
+    fa: 'دسترسی این دستگاه توسط مدیر سامانه لغو شده و دیگر همگام نمی‌شود. برای ثبت دوباره با مدیر سامانه تماس بگیرید.',
+  },
   internal: {
     en: 'Something went wrong on the server. Try again; if it repeats, tell support.',
     fa: 'خطایی در سرور رخ داد. دوباره تلاش کنید؛ اگر تکرار شد به پشتیبانی اطلاع دهید.',
