@@ -223,6 +223,18 @@ describe('PP791-dialect terminal suite over a pty', () => {
       expect(step(result, id).status).toBe('pass');
   });
 
+  it('identify, then the suite on the same session: the driver reopens after identify closed it', async () => {
+    const b = await bench('pp791', 'healthy', [], { fast: false });
+    const session = await b.service.connect(b.pair.hostPath);
+    expect((await b.service.identify(session.sessionId)).serialNumber).toBe('791A23004512');
+    const { runId } = b.service.runSuite(session.sessionId);
+    const result = await b.service.waitForRun(runId);
+    expect(step(result, 'open').status).toBe('pass');
+    expect(result.verdict).toBe('healthy');
+    // And once more: identify after a full run (which closed the driver too).
+    expect((await b.service.identify(session.sessionId)).serialNumber).toBe('791A23004512');
+  });
+
   it('hardware fault on a 7E1 unit (parity in software): auto-detected, self-test DIAG-HW-001, faulty', async () => {
     const result = await runOn(await bench('pp791', 'hardware-fault', []), 'auto', '7E1 parity in software');
     expect(step(result, 'self_test')).toMatchObject({ status: 'fail', errorCode: 'DIAG-HW-001' });
