@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DriverError, type DriverContext, type FrameLogEntry } from './driver.ts';
 import { Pp791Driver, parseHardware, type Pp791DriverOptions } from './pp791.ts';
-import { Pp791Simulator, loadPp791Scenario, type Pp791Scenario } from '../simulators/pp791-sim.ts';
+import { Pp791Simulator, loadPp791Scenario, type Pp791Scenario, type Pp791SimulatorOptions } from '../simulators/pp791-sim.ts';
 import { createMemoryPair, type MemoryTransport } from '../transport/memory-transport.ts';
 import type { SimulatorFault } from '../simulators/simulator.ts';
 
@@ -19,11 +19,16 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
 
-async function setup(scenarioName: string, faults: SimulatorFault[] = [], options: Pp791DriverOptions = {}) {
+async function setup(
+  scenarioName: string,
+  faults: SimulatorFault[] = [],
+  options: Pp791DriverOptions = {},
+  simOptions: Pp791SimulatorOptions = {},
+) {
   const scenario: Pp791Scenario = await loadPp791Scenario(scenarioName);
   const [host, device] = createMemoryPair();
   await device.open();
-  const sim = new Pp791Simulator(scenario, { resendAfterMs: 400, slowExtraMs: 3000 });
+  const sim = new Pp791Simulator(scenario, { resendAfterMs: 400, slowExtraMs: 3000, ...simOptions });
   sim.setFaults(faults);
   sim.attach(device);
   const driver = new Pp791Driver(host, { ...FAST, ...(scenario.line === '7E1-soft' ? { mode: '7E1-soft' } : {}), ...options });
@@ -143,14 +148,28 @@ describe('PP791 driver against the simulator (memory link)', () => {
       expect(error.frames?.filter((f) => f.direction === 'tx' && f.hex === '0f31360e09')).toHaveLength(3);
     });
 
-    it('slow: the device ACKs but answers too late → DIAG-LINK-003', async () => {
+    it('slow: the device ACKs but answers too late, port still there → DIAG-LINK-001 (no answer)', async () => {
       const error = (await openThen('slow', (d, c) => d.runCheck('self_test', c))) as DriverError;
-      expect(error.code).toBe('DIAG-LINK-003');
+      expect(error.code).toBe('DIAG-LINK-001');
+      expect(error.message).toMatch(/no answer/);
     });
 
-    it('unplug_mid_command: ACK then silence → DIAG-LINK-003', async () => {
+    it('unplug_mid_command without a harness to pull the port: ACK then silence → DIAG-LINK-001 (no answer)', async () => {
       const error = (await openThen('unplug_mid_command', (d, c) => d.runCheck('master_key', c))) as DriverError;
+      expect(error.code).toBe('DIAG-LINK-001');
+    });
+
+    it('unplug_mid_command with the port really going away → DIAG-LINK-003 (unplugged)', async () => {
+      let pull: () => void = () => undefined;
+      const { driver, sim, host } = await setup('healthy', [], { responseTimeoutMs: 20_000 }, { onUnplug: () => pull() });
+      const { ctx } = context();
+      await driver.open(ctx);
+      pull = () => host.unplug();
+      sim.setFaults(['unplug_mid_command']);
+      const started = Date.now();
+      const error = (await driver.runCheck('master_key', ctx).catch((e: unknown) => e)) as DriverError;
       expect(error.code).toBe('DIAG-LINK-003');
+      expect(Date.now() - started).toBeLessThan(10_000);
     });
 
     it('garbage around frames does not disturb the exchange', async () => {

@@ -344,9 +344,12 @@ export function toDriverError(error: unknown, frames: FrameLogEntry[]): unknown 
         { frames, cause: error },
       );
     case 'no_response':
+      // ACKed, then silence while the port is still there: the device is present but not
+      // answering (hung, busy, wrong firmware) — "no answer", as the ABECS driver reports it.
+      // A port that goes away mid-command fails the exchange as 'transport' (DIAG-LINK-003).
       return new DriverError(
-        'DIAG-LINK-003',
-        'The device accepted the command but stopped answering. It may have been unplugged, powered off or hung: reconnect it and run the test again.',
+        'DIAG-LINK-001',
+        'The device acknowledged the command but sent no answer in time. Switch the device off and on again, wait for its idle screen and run the test again; if it repeats, the device may be hung or faulty.',
         { frames, cause: error },
       );
     case 'transport':
