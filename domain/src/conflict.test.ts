@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import type { CaseDoc } from './case.ts';
 import { casesEqual, mergeCaseConflict } from './conflict.ts';
 import type { WireDoc } from './replication.ts';
@@ -58,5 +59,23 @@ describe('case conflict rule', () => {
     expect(casesEqual(base, { ...base, serverUpdatedAt: 5 })).toBe(true);
     expect(casesEqual(base, { ...base, subject: 'other' })).toBe(false);
     expect(casesEqual(base, { ...base, _deleted: true })).toBe(false);
+  });
+});
+
+describe('casesEqual fast paths', () => {
+  // The rule before the fast paths: a field is unchanged when its JSON (undefined = null) is.
+  const reference = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+    Boolean(a._deleted) === Boolean(b._deleted) && Object.keys(base).filter((k) => !['serverUpdatedAt', 'acknowledgedUpdatedAt', 'sla', '_deleted'].includes(k)).every((k) => JSON.stringify(a[k] ?? null) === JSON.stringify(b[k] ?? null));
+  const value = fc.oneof(fc.constant(undefined), fc.constant(null), fc.string({ maxLength: 3 }), fc.integer({ min: -2, max: 2 }), fc.constantFrom(NaN, Infinity, 0, -0), fc.boolean(), fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 2 }), fc.dictionary(fc.constantFrom('a', 'b'), fc.oneof(fc.constant(null), fc.integer({ min: 0, max: 1 }))));
+
+  it('answers exactly as comparing the JSON of every client field', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...Object.keys(base).filter((k) => k !== '_deleted')), value, value, (field, x, y) => {
+        const a = { ...base, [field]: x } as unknown as WireDoc<CaseDoc>;
+        const b = { ...base, [field]: y } as unknown as WireDoc<CaseDoc>;
+        expect(casesEqual(a, b)).toBe(reference(a as unknown as Record<string, unknown>, b as unknown as Record<string, unknown>));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

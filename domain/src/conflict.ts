@@ -17,7 +17,15 @@ export interface ConflictInput<T> {
   realMasterState: WireDoc<T>;
 }
 
+/**
+ * Field equality as JSON sees it (undefined = null). RxDB calls the conflict handler's isEqual for
+ * every pulled document that already exists locally, so the common cases skip JSON.stringify:
+ * identical values, two strings, or two nullish values give the same answer stringify would.
+ */
 function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a == null) return b == null || JSON.stringify(b) === 'null';
+  if (typeof a === 'string' && typeof b === 'string') return false;
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
 
