@@ -121,4 +121,36 @@ describe('device service against the simulator process', () => {
     const rerun = service.runSuite(again.sessionId);
     expect((await service.waitForRun(rerun.runId)).verdict).toBe('healthy');
   });
+
+  it('`simulate --device pp791 --fault unplug_mid_command` really pulls the port: DIAG-LINK-003, session lost; healthy after the replug', async () => {
+    const link = `/tmp/emdad-c-simproc-pp791-unplug-${process.pid}`;
+    const sim = await startSimulator([
+      '--device',
+      'pp791',
+      '--link',
+      link,
+      '--fault',
+      'unplug_mid_command',
+      '--replug-ms',
+      '300',
+    ]);
+    service = createDeviceService();
+    // No probe: the fault cuts the first command, which is then the suite's own handshake.
+    const session = await service.connect(link, { protocol: 'stx', probe: false });
+    const { runId } = service.runSuite(session.sessionId);
+    const result = await service.waitForRun(runId);
+    // A port that went away is "unplugged", not a device that stayed silent (DIAG-LINK-001).
+    expect(result.steps.find((s) => s.id === 'open')).toMatchObject({ status: 'fail', errorCode: 'DIAG-LINK-003' });
+    expect(result.verdict).toBe('incomplete');
+    expect(service.getSession(session.sessionId).state).toBe('lost');
+
+    await sim.waitFor(/^UNPLUGGED /);
+    sim.send('faults none');
+    await sim.waitFor(/^FAULTS none/);
+    await sim.waitFor(/^READY /);
+    const again = await service.reconnect(session.sessionId, { timeoutMs: 20_000 });
+    expect(again.protocol).toBe('stx');
+    const rerun = service.runSuite(again.sessionId);
+    expect((await service.waitForRun(rerun.runId)).verdict).toBe('healthy');
+  });
 });

@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     const loaded = await loadPp791Scenario(values.scenario);
     const scenario = thinkMs === undefined ? loaded : { ...loaded, thinkTimeMs: thinkMs };
     scenarioFaults = scenario.faults;
-    simulator = new Pp791Simulator(scenario);
+    simulator = new Pp791Simulator(scenario, { onUnplug: unplug });
   }
   const faults = [...new Set([...scenarioFaults, ...extraFaults])];
   simulator.setFaults(faults);
