@@ -5,7 +5,11 @@
  * build `DeviceService` with fakes instead.
  */
 import { createAbecsPinpadDriver } from '../drivers/abecs-pinpad.ts';
-import { createHidCardReaderDriver, variantForVendor } from '../drivers/hid-card-reader.ts';
+import {
+  createHidCardReaderDriver,
+  createHidReaderTransport,
+  variantForVendor,
+} from '../drivers/hid-card-reader.ts';
 import { createPp791Driver } from '../drivers/pp791.ts';
 import {
   ABECS_LINE_SETTINGS,
@@ -13,7 +17,6 @@ import {
   STX_SOFT_PARITY_LINE_SETTINGS,
 } from '../diagnostics/protocols.ts';
 import { discoverDevices, listHidInterfaces } from '../transport/discovery.ts';
-import { HidTransport } from '../transport/hid-transport.ts';
 import { SerialTransport } from '../transport/serial-transport.ts';
 import type { TransportInfo } from '../transport/transport.ts';
 import { DeviceService, type DeviceServiceOptions, type SerialProtocolSupport } from './device-service.ts';
@@ -53,26 +56,26 @@ export async function discoverTestableDevices(): Promise<TransportInfo[]> {
   });
 }
 
+/** What discovery knew about a HID path, minus the fields the transport sets itself. */
+function usbIdentity(info: TransportInfo | null): Partial<Omit<TransportInfo, 'kind' | 'path'>> {
+  if (!info) return {};
+  const { vendorId, productId, serialNumber, manufacturer, product } = info;
+  return Object.fromEntries(
+    Object.entries({ vendorId, productId, serialNumber, manufacturer, product }).filter(
+      ([, v]) => v !== undefined && v !== '',
+    ),
+  );
+}
+
 export function createDeviceService(overrides: Partial<DeviceServiceOptions> = {}): DeviceService {
   return new DeviceService({
     serialProtocols: DEFAULT_SERIAL_PROTOCOLS,
     createSerialTransport: (path, line) => new SerialTransport({ path, ...line }),
     hid: {
-      createTransport: (path, info) =>
-        new HidTransport({
-          path,
-          ...(info?.vendorId ? { vendorId: Number.parseInt(info.vendorId, 16) } : {}),
-          ...(info?.productId ? { productId: Number.parseInt(info.productId, 16) } : {}),
-          ...(info
-            ? {
-                info: {
-                  ...(info.serialNumber ? { serialNumber: info.serialNumber } : {}),
-                  ...(info.manufacturer ? { manufacturer: info.manufacturer } : {}),
-                  ...(info.product ? { product: info.product } : {}),
-                },
-              }
-            : {}),
-        }),
+      // The reader style (from the USB vendor id) decides the report layout: IDTech readers number
+      // their reports 0x01 with 63-byte bodies and send the id first in input reports; MagTek's
+      // carry none. A plain HidTransport would speak MagTek's layout to every reader.
+      createTransport: (path, info) => createHidReaderTransport(path, usbIdentity(info)),
       createDriver: (transport) => createHidCardReaderDriver(transport),
       family: 'hid_card_reader',
     },
