@@ -8,9 +8,9 @@
  */
 import { addRxPlugin, createRxDatabase, type RxCollection, type RxDatabase, type RxJsonSchema, type RxStorage } from 'rxdb';
 import { RxDBLocalDocumentsPlugin } from 'rxdb/plugins/local-documents';
-import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { CASE_SERVER_OWNED_FIELDS, caseRxSchema, casesEqual, mergeCaseConflict, type CaseDoc } from '@emdad/domain';
 import type { RxConflictHandler } from 'rxdb';
+import { getRxStorageDexieFastRead } from './dexie-storage.ts';
 
 addRxPlugin(RxDBLocalDocumentsPlugin);
 
@@ -24,7 +24,16 @@ export type AnyRxStorage = RxStorage<any, any>;
 function serverFieldsEqual(a: Partial<CaseDoc>, b: Partial<CaseDoc>): boolean {
   const ra = a as Record<string, unknown>;
   const rb = b as Record<string, unknown>;
-  return CASE_SERVER_OWNED_FIELDS.every((field) => JSON.stringify(ra[field] ?? null) === JSON.stringify(rb[field] ?? null));
+  for (const field of CASE_SERVER_OWNED_FIELDS) {
+    const x = ra[field] ?? null;
+    const y = rb[field] ?? null;
+    // RxDB calls isEqual per pulled document: identical values and two different strings
+    // (acknowledgedUpdatedAt) answer without JSON; `sla` and anything else compare as JSON.
+    if (x === y) continue;
+    if (typeof x === 'string' && typeof y === 'string') return false;
+    if (JSON.stringify(x) !== JSON.stringify(y)) return false;
+  }
+  return true;
 }
 
 /**
@@ -44,8 +53,9 @@ export const caseConflictHandler: RxConflictHandler<CaseDoc> = {
     }),
 };
 
+/** RxDB's Dexie storage, reading by id only what exists (see dexie-storage.ts). */
 export function defaultStorage(): AnyRxStorage {
-  return getRxStorageDexie();
+  return getRxStorageDexieFastRead();
 }
 
 export const DEVICE_DATABASE_NAME = 'emdad-device';

@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isCaseSynced, type CaseDoc, type RefusedWrite } from '@emdad/domain';
 import { openUserDatabase, type UserDatabase } from '../db/database.ts';
 import { FakeSyncServer, sampleCase } from '../test-support/fake-sync-server.ts';
-import { eventually, testStorage, uniqueName } from '../test-support/rx.ts';
+import { indexedDB, IDBKeyRange } from 'fake-indexeddb';
+import { getRxStorageDexieFastRead } from '../db/dexie-storage.ts';
+import { eventually, uniqueName } from '../test-support/rx.ts';
 import { startCaseReplication, type CaseReplication, type ReplicationAuth, type StartCaseReplicationOptions } from './case-replication.ts';
 
 const SERVER = 'http://sync.test';
@@ -12,7 +14,8 @@ afterEach(async () => {
 });
 
 async function client(server: FakeSyncServer, extra: Partial<StartCaseReplicationOptions> = {}) {
-  const db: UserDatabase = await openUserDatabase('u1', testStorage(), uniqueName('repl'));
+  // The app's storage (defaultStorage()) on fake-indexeddb.
+  const db: UserDatabase = await openUserDatabase('u1', getRxStorageDexieFastRead({ indexedDB, IDBKeyRange }), uniqueName('repl'));
   const refused: RefusedWrite[] = [];
   const auth: ReplicationAuth = extra.auth ?? { getAccessToken: async () => server.validToken, refresh: async () => false };
   const replication: CaseReplication = startCaseReplication({

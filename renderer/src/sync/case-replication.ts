@@ -192,7 +192,7 @@ export function startCaseReplication(options: StartCaseReplicationOptions): Case
       },
     },
     push: {
-      batchSize: Math.min(options.pushBatchSize ?? 100, PUSH_BATCH_MAX),
+      batchSize: Math.min(options.pushBatchSize ?? PUSH_BATCH_MAX, PUSH_BATCH_MAX),
       handler: async (rows) => {
         try {
           const res = await authedFetch(route(API_ROUTES.replicationPush), {
