@@ -33,6 +33,15 @@ afterEach(() => {
   for (const r of rigs.splice(0)) r.sim.detach();
 });
 
+/** Resolves once `condition` holds (checked every few ms; fails after 10 s). */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached within 10 s');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /** The far end of a memory pair. */
 const deviceEndOf = (host: MemoryTransport) => host.peer as MemoryTransport;
 
@@ -270,6 +279,44 @@ describe('ABECS driver against the simulator (memory pair)', () => {
     sim.setFaults([]);
     // The session is usable again afterwards.
     expect((await driver.runCheck('display', ctx)).status).toBe('pass');
+  });
+
+  it('cancel() resolves only once the PinPad has confirmed with EOT: the link is idle for the next command', async () => {
+    const { driver, ctx, sim, device } = await rig(
+      'healthy',
+      ['keypad_failure'],
+      {},
+      { ...FAST_DRIVER, keyTimeoutMs: 20_000 },
+    );
+    // A PinPad that takes a while to confirm the CAN (the spec allows it 2 s).
+    const write = device.write.bind(device);
+    device.write = async (bytes: Uint8Array) => {
+      if (bytes.length === 1 && bytes[0] === 0x04) await new Promise((r) => setTimeout(r, 150));
+      return write(bytes);
+    };
+    await driver.open(ctx);
+    const run = driver.runCheck('keypad', ctx).then(
+      () => 'finished',
+      (e: unknown) => e,
+    );
+    await until(() => sim.received.includes('GKY'));
+    const before = ctx.frames.length;
+    await driver.cancel();
+    const after = ctx.frames.slice(before);
+    expect(after.some((f) => f.direction === 'tx' && f.hex === '18')).toBe(true);
+    expect(after.some((f) => f.direction === 'rx' && f.hex === '04')).toBe(true);
+    // The next command goes straight out: no "one command at a time", no stray EOT taken for its ACK.
+    sim.setFaults([]);
+    expect((await driver.runCheck('display', ctx)).status).toBe('pass');
+    expect(await run).toBeInstanceOf(Error);
+  });
+
+  it('cancel() with nothing in flight sends CAN and resolves after the EOT', async () => {
+    const { driver, ctx } = await rig();
+    await driver.open(ctx);
+    const before = ctx.frames.length;
+    await driver.cancel();
+    expect(ctx.frames.slice(before).map((f) => `${f.direction}:${f.hex}`)).toEqual(['tx:18', 'rx:04']);
   });
 
   it('aborting the run signal cancels the command in flight', async () => {

@@ -129,6 +129,11 @@ export class AbecsPinpadDriver implements DeviceDriver {
   private keyMaps: AbecsKeyMaps | null = null;
   private ctlsSupported: boolean | null = null;
   private inFlight: AbortController | null = null;
+  /**
+   * Settles once everything started on the link so far is over, including the CAN/EOT exchange an
+   * aborted command runs on its way out: `cancel()` waits on it so "cancelled" means "link idle".
+   */
+  private linkIdle: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly transport: Transport,
@@ -152,17 +157,22 @@ export class AbecsPinpadDriver implements DeviceDriver {
     data: Uint8Array,
     options: { blocking?: boolean; timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<AbecsResponseMessage> {
+    // A step already cancelled or timed out sends nothing more to the PinPad.
+    ctx.signal.throwIfAborted();
+    options.signal?.throwIfAborted();
     this.link.setLogger((e) => ctx.log(e));
     const controller = new AbortController();
     this.inFlight = controller;
     const signals = [ctx.signal, controller.signal, ...(options.signal ? [options.signal] : [])];
     try {
-      const raw = await this.link.command(data, {
-        signal: AbortSignal.any(signals),
-        ...(options.blocking ? { blocking: true } : {}),
-        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-        onNotification: (text) => ctx.prompt({ en: `PinPad: ${text}`, fa: `پین‌پد: ${text}` }),
-      });
+      const raw = await this.onLink(
+        this.link.command(data, {
+          signal: AbortSignal.any(signals),
+          ...(options.blocking ? { blocking: true } : {}),
+          ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+          onNotification: (text) => ctx.prompt({ en: `PinPad: ${text}`, fa: `پین‌پد: ${text}` }),
+        }),
+      );
       const id = fromLatin1(data.subarray(0, 3));
       const response = parseResponse(raw);
       if (!response || (response.id !== id && response.id !== 'ERR')) {
@@ -176,6 +186,12 @@ export class AbecsPinpadDriver implements DeviceDriver {
     } finally {
       if (this.inFlight === controller) this.inFlight = null;
     }
+  }
+
+  /** Tracks a link operation in `linkIdle` and passes its outcome through. */
+  private onLink<T>(operation: Promise<T>): Promise<T> {
+    this.linkIdle = Promise.allSettled([this.linkIdle, operation]);
+    return operation;
   }
 
   private statusError(code: DiagnosticErrorCode, response: AbecsResponseMessage, what: string): DriverError {
@@ -229,7 +245,7 @@ export class AbecsPinpadDriver implements DeviceDriver {
     this.link.attach();
     // Spec 2.2.2.3: always begin with CAN so a blocking command left running is aborted. One try:
     // an idle PinPad answers EOT at once, and a dead one is found by OPN's own ACK timeout.
-    await this.link.cancel(1);
+    await this.onLink(this.link.cancel(1));
     const response = await this.send(ctx, buildCommand('OPN'));
     if (response.id === 'ERR' || response.status !== ST.OK)
       throw this.statusError('DIAG-HW-001', response, 'to open a session (OPN)');
@@ -614,14 +630,24 @@ export class AbecsPinpadDriver implements DeviceDriver {
     };
   }
 
+  /**
+   * Aborts what runs on the PinPad and resolves once the link is idle again: the CAN/EOT exchange
+   * of spec 2.2.2.3 is over (or has given up after its tries), so the next command cannot meet a
+   * late EOT or find the link still busy.
+   */
   async cancel(): Promise<void> {
     const current = this.inFlight;
     if (current) {
-      // The command in flight sends CAN and waits for EOT itself (abecs-link cancel path).
+      // The command in flight sends CAN and waits for EOT itself (abecs-link cancel path); its
+      // promise settles when that exchange is over.
       current.abort(new Error('cancelled by the technician'));
+      await this.linkIdle;
       return;
     }
-    await this.link.cancel().catch(() => false);
+    // Nothing of ours in flight, but the PinPad may still run a blocking command (or our own
+    // opening CAN is under way): wait for the link, then send CAN ourselves.
+    await this.linkIdle;
+    await this.onLink(this.link.cancel()).catch(() => false);
   }
 
   async close(ctx: DriverContext): Promise<void> {
