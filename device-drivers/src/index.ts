@@ -10,6 +10,7 @@ export {
   SerialTransport,
   TRANSPORT_ERROR_SENTENCES,
   classifySerialError,
+  serialWireTimeMs,
   type SerialTransportOptions,
 } from './transport/serial-transport.ts';
 export { MemoryTransport, createMemoryPair } from './transport/memory-transport.ts';
@@ -45,12 +46,17 @@ export {
 } from './framing/abecs.ts';
 export {
   StxDecoder,
+  StxLink,
+  StxLinkError,
   StxParser,
   decodeStx,
   encodeStxFrame,
   lrc,
   type StxEvent,
+  type StxExchange,
   type StxLineMode,
+  type StxLinkFailure,
+  type StxLinkOptions,
 } from './framing/stx-lrc.ts';
 export {
   MAGTEK_SWIPE_REPORT_LENGTH,
@@ -69,16 +75,25 @@ export {
 // Drivers.
 export * from './drivers/driver.ts';
 export {
+  ABECS_SPEC_TIMINGS,
+  AbecsLink,
+  type AbecsCommandOptions,
+  type AbecsLinkTimings,
+} from './drivers/abecs-link.ts';
+export {
   AbecsPinpadDriver,
   createAbecsPinpadDriver,
   type AbecsDriverOptions,
 } from './drivers/abecs-pinpad.ts';
 export { PP791_CHECKS, Pp791Driver, createPp791Driver, type Pp791DriverOptions } from './drivers/pp791.ts';
 export {
+  HID_READER_REPORT_LAYOUT,
   HidCardReaderDriver,
   createHidCardReaderDriver,
+  createHidReaderTransport,
   variantForVendor,
   type HidCardReaderOptions,
+  type HidReaderVariant,
 } from './drivers/hid-card-reader.ts';
 
 // Diagnostics: suites, runner, auto-detect.
