@@ -17,7 +17,8 @@ import type {
 } from './diagnostics.ts';
 import { ERROR_SENTENCES, type ErrorCode, type Language, type Result } from './errors.ts';
 
-export const DEVICE_API_VERSION = 2;
+/** 3: adds `device:reconnect`. */
+export const DEVICE_API_VERSION = 3;
 
 export const DEVICE_CHANNELS = {
   version: 'device:version',
@@ -37,6 +38,11 @@ export const DEVICE_CHANNELS = {
   /** Cancels a run and answers with its (partial) result once it has stopped. */
   cancel: 'device:cancel',
   disconnect: 'device:disconnect',
+  /**
+   * After `session_lost`: waits (up to `timeoutMs`, default 60 s) for the device to be back on the
+   * same port, detects its protocol again and answers with the new session (the lost one is closed).
+   */
+  reconnect: 'device:reconnect',
 } as const;
 export type DeviceChannel = (typeof DEVICE_CHANNELS)[keyof typeof DEVICE_CHANNELS];
 
@@ -79,6 +85,9 @@ export const deviceRequestSchemas = {
   [DEVICE_CHANNELS.getRun]: z.object({ runId: serviceIdSchema }).strict(),
   [DEVICE_CHANNELS.cancel]: z.object({ runId: serviceIdSchema }).strict(),
   [DEVICE_CHANNELS.disconnect]: z.object({ sessionId: serviceIdSchema }).strict(),
+  [DEVICE_CHANNELS.reconnect]: z
+    .object({ sessionId: serviceIdSchema, timeoutMs: z.number().int().min(0).max(300_000).optional() })
+    .strict(),
 } as const;
 
 // ---- wire types of the device service's answers ------------------------------------------------
@@ -175,6 +184,7 @@ export interface DeviceResponses {
   [DEVICE_CHANNELS.getRun]: DiagnosticRunInfo;
   [DEVICE_CHANNELS.cancel]: DiagnosticRunResult;
   [DEVICE_CHANNELS.disconnect]: null;
+  [DEVICE_CHANNELS.reconnect]: DeviceSessionInfo;
 }
 
 // ---- errors --------------------------------------------------------------------------------------
@@ -190,6 +200,8 @@ export const DEVICE_SERVICE_ERROR_CODES = [
   'protocol_not_recognised',
   'session_not_found',
   'session_busy',
+  /** `reconnect` on a session that is not lost. */
+  'still_connected',
   'run_not_found',
   'identify_failed',
   'bad_request',

@@ -23,6 +23,7 @@ export function deviceServiceOperations(service: DeviceService): DeviceServiceOp
     [DEVICE_CHANNELS.getRun]: (request) => op.getRun(request),
     [DEVICE_CHANNELS.cancel]: (request) => op.cancel(request),
     [DEVICE_CHANNELS.disconnect]: (request) => op.disconnect(request),
+    [DEVICE_CHANNELS.reconnect]: (request) => op.reconnect(request),
   };
 }
 

@@ -93,6 +93,48 @@ describe('device handler map', () => {
     expect(logged).toEqual([`device handler ${DEVICE_CHANNELS.ping} failed`]);
   });
 
+  it('device:reconnect takes a session id and an optional bounded wait, and hands only that to the service', async () => {
+    const seen: unknown[] = [];
+    const session = { sessionId: 'new-session', path: '/dev/ttyUSB0', state: 'connected' };
+    const operations = Object.fromEntries(
+      DEVICE_SERVICE_CHANNELS.map((channel) => [
+        channel,
+        async (request: unknown) => {
+          seen.push([channel, request]);
+          return { ok: true, value: session };
+        },
+      ]),
+    ) as unknown as DeviceServiceOperations;
+    const handlers = makeHandlers({ operations });
+    for (const bad of [
+      {},
+      { sessionId: '' },
+      { sessionId: 's1', timeoutMs: -1 },
+      { sessionId: 's1', timeoutMs: 1.5 },
+      { sessionId: 's1', timeoutMs: 300_001 },
+      { sessionId: 's1', timeoutMs: '5000' },
+      { sessionId: 's1', path: '/dev/ttyUSB1' },
+    ]) {
+      expect(
+        await dispatchDeviceRequest(handlers, DEVICE_CHANNELS.reconnect, bad),
+        JSON.stringify(bad),
+      ).toMatchObject({
+        ok: false,
+        error: { code: 'bad_request' },
+      });
+    }
+    expect(seen).toEqual([]);
+    expect(await dispatchDeviceRequest(handlers, DEVICE_CHANNELS.reconnect, { sessionId: 's1' })).toEqual({
+      ok: true,
+      value: session,
+    });
+    await dispatchDeviceRequest(handlers, DEVICE_CHANNELS.reconnect, { sessionId: 's1', timeoutMs: 5_000 });
+    expect(seen).toEqual([
+      [DEVICE_CHANNELS.reconnect, { sessionId: 's1' }],
+      [DEVICE_CHANNELS.reconnect, { sessionId: 's1', timeoutMs: 5_000 }],
+    ]);
+  });
+
   it('reports the transport it was built for', async () => {
     const handlers = createDeviceHandlerMap({ backend, transport: 'websocket' });
     const result = await handlers[DEVICE_CHANNELS.version]({});

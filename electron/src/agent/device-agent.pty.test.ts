@@ -208,6 +208,70 @@ describe.skipIf(!hasSocat)('device agent over a real pty with the PP791 simulato
     await c.call(DEVICE_CHANNELS.disconnect, { sessionId: session.sessionId });
   }, 120_000);
 
+  it('reconnects a lost session once the device is back on its port (device:reconnect)', async () => {
+    const link = path.join(mkdtempSync(path.join(tmpdir(), 'emdad-agent-')), 'ttyPP791');
+    /** Plugs the simulated terminal in at `link`; resolves with the function that pulls it out. */
+    const plugIn = async (): Promise<() => Promise<void>> => {
+      const pair = await startPtyPair({ link });
+      const deviceEnd = new SerialTransport({ path: pair.devicePath, baudRate: 19200 });
+      await deviceEnd.open();
+      const simulator = new Pp791Simulator(await loadPp791Scenario('healthy'), { resendAfterMs: 300 });
+      simulator.attach(deviceEnd);
+      const pullOut = async () => {
+        simulator.detach();
+        await deviceEnd.close().catch(() => undefined);
+        await pair.stop();
+      };
+      cleanups.push(pullOut);
+      return pullOut;
+    };
+    const pullOut = await plugIn();
+
+    const { agent, close } = await startDeviceAgent(createDeviceService({ discover: async () => [] }), {
+      allowedOrigins: [ORIGIN],
+    });
+    cleanups.push(close);
+    const c = await client(agent.url, agent.token);
+    const session = await c.call(DEVICE_CHANNELS.connect, { path: link });
+    expect(session).toMatchObject({ protocol: 'stx', state: 'connected' });
+
+    // Still connected: nothing to reconnect, and the technician is told so in words.
+    expect(await c.raw(DEVICE_CHANNELS.reconnect, { sessionId: session.sessionId })).toMatchObject({
+      result: {
+        ok: false,
+        error: { code: 'still_connected', sentence: { en: expect.any(String), fa: expect.any(String) } },
+      },
+    });
+
+    await pullOut();
+    const lost = await c.waitForEvent(
+      (e) => e.kind === 'session_lost' && e.data.sessionId === session.sessionId,
+    );
+    expect(lost.kind === 'session_lost' && lost.data.error.code).toBe('unplugged');
+
+    // The technician asks to reconnect while the cable is still out; the device comes back later.
+    const reconnecting = c.call(DEVICE_CHANNELS.reconnect, {
+      sessionId: session.sessionId,
+      timeoutMs: 30_000,
+    });
+    await plugIn();
+    const again = await reconnecting;
+    expect(again).toMatchObject({
+      path: link,
+      protocol: 'stx',
+      family: 'pp791_terminal',
+      state: 'connected',
+    });
+    expect(again.sessionId).not.toBe(session.sessionId);
+    expect((await c.call(DEVICE_CHANNELS.listSessions, {})).map((s) => s.sessionId)).toEqual([
+      again.sessionId,
+    ]);
+    expect((await c.call(DEVICE_CHANNELS.identify, { sessionId: again.sessionId })).serialNumber).toBe(
+      '791A23004512',
+    );
+    await c.call(DEVICE_CHANNELS.disconnect, { sessionId: again.sessionId });
+  }, 60_000);
+
   it('reports a port nobody answers on as protocol not recognised, in words, within bounded time', async () => {
     const pair = await startPtyPair(); // nothing on the far end
     cleanups.push(() => pair.stop());
