@@ -14,7 +14,19 @@
  */
 import type { ErrorCode } from './errors.ts';
 
-export const REPLICATED_COLLECTIONS = ['cases'] as const;
+export const REPLICATED_COLLECTIONS = [
+  'cases',
+  'case_events',
+  'diagnostics',
+  'equipment',
+  'merchants',
+  'kb_articles',
+  'missions',
+  'expenses',
+  'surveys',
+  'reference',
+  'notifications',
+] as const;
 export type ReplicatedCollection = (typeof REPLICATED_COLLECTIONS)[number];
 
 export interface ReplicationCheckpoint {

@@ -1,8 +1,116 @@
 /** Loads the demo fixtures into the database. Idempotent: reference data is upserted, users are created once. */
-import { branches, caseTemplates, demoUsers, equipment, merchants, regions } from '@emdad/fixtures';
-import type { Db } from './db/index.ts';
+import {
+  branches,
+  caseTemplates,
+  demoUsers,
+  equipment,
+  kbArticles,
+  merchants,
+  regions,
+  teams,
+} from '@emdad/fixtures';
+import { calendarDefinitions, holidayTable } from '@emdad/fixtures/sla';
+import { DEFAULT_EXPENSE_POLICY } from '@emdad/domain/workflow/expense';
+import type { Db, Queryable } from './db/index.ts';
 import { LOCK_KEYS } from './db/migrations.ts';
 import { hashPassword } from './auth/passwords.ts';
+import { lockCollection, nextStamp } from './replication/clock.ts';
+import { deriveScopeColumns } from './replication/rules.ts';
+import type { CollectionName } from '@emdad/domain/model/index';
+
+/** Seeded documents carry a fixed edit time so an unchanged fixture is an unchanged document. */
+const SEED_TIME = '2026-01-01T00:00:00.000Z';
+
+type SeedDoc = Record<string, unknown> & { id: string };
+
+/**
+ * Upserts documents of one collection; only documents whose content changed get a new stamp, so a
+ * restart never makes every client pull the reference data again.
+ */
+async function seedDocuments(
+  tx: Queryable,
+  collection: Exclude<CollectionName, 'cases'>,
+  docs: readonly SeedDoc[],
+): Promise<void> {
+  await lockCollection(tx, collection);
+  const existing = new Map(
+    (
+      await tx.query<{ id: string; doc: SeedDoc }>('SELECT id, doc FROM documents WHERE collection = $1', [
+        collection,
+      ])
+    ).map((r) => [r.id, r.doc]),
+  );
+  const changed = docs.filter((doc) => {
+    const stored = existing.get(doc.id);
+    if (!stored) return true;
+    const { serverUpdatedAt: _s, ...content } = stored;
+    return JSON.stringify(content) !== JSON.stringify(JSON.parse(JSON.stringify(doc)));
+  });
+  if (changed.length === 0) return;
+  const stamp = await nextStamp(tx, collection, Date.now());
+  for (const doc of changed) {
+    const columns = await deriveScopeColumns(tx, collection, doc);
+    const stored = { ...doc, ...columns.serverFields };
+    await tx.query(
+      `INSERT INTO documents (collection, id, doc, server_updated_at, deleted, owner_id, creator_id, region_id, branch_id, case_id, published)
+       VALUES ($1, $2, $3::jsonb, $4, FALSE, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (collection, id) DO UPDATE SET doc = EXCLUDED.doc, server_updated_at = EXCLUDED.server_updated_at, deleted = FALSE,
+         owner_id = EXCLUDED.owner_id, creator_id = EXCLUDED.creator_id, region_id = EXCLUDED.region_id, branch_id = EXCLUDED.branch_id,
+         case_id = EXCLUDED.case_id, published = EXCLUDED.published`,
+      [
+        collection,
+        doc.id,
+        JSON.stringify(stored),
+        stamp,
+        columns.ownerId,
+        columns.creatorId,
+        columns.regionId,
+        columns.branchId,
+        columns.caseId,
+        columns.published,
+      ],
+    );
+  }
+}
+
+/** The read-only lists every client caches, as `reference` documents (one collection, a `kind` each). */
+function referenceDocuments(): SeedDoc[] {
+  const ref = (kind: string, id: string, name: { fa: string; en: string }, data: object): SeedDoc => ({
+    id,
+    kind,
+    name,
+    data: JSON.parse(JSON.stringify(data)) as Record<string, unknown>,
+    updatedAt: SEED_TIME,
+  });
+  const models = new Map<string, { vendor: string; kind: string }>();
+  for (const e of equipment) models.set(e.model, { vendor: e.vendor, kind: e.kind });
+  return [
+    ...caseTemplates.map((t) => ref('template', t.id, t.name, t)),
+    ...teams.map((t) => ref('team', t.id, t.name, t)),
+    ...branches.map((b) => ref('branch', b.id, b.name, b)),
+    ...regions.map((r) => ref('region', r.id, r.name, r)),
+    ...Object.entries(DEFAULT_EXPENSE_POLICY.categories).map(([code, c]) =>
+      ref('expense_category', `expcat-${code}`, c.name, {
+        code,
+        limit: c.limit,
+        receiptThreshold: DEFAULT_EXPENSE_POLICY.receiptThreshold,
+      }),
+    ),
+    ...[...models].map(([model, info]) =>
+      ref(
+        'device_model',
+        `model-${model.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`,
+        { fa: model, en: model },
+        {
+          model,
+          ...info,
+        },
+      ),
+    ),
+    ...calendarDefinitions.map((c) => ref('calendar', c.id, c.name, c)),
+    ...holidayTable.holidays.map((h) => ref('holiday', `hol-${h.id}`.slice(0, 64), h.name, h)),
+  ];
+}
 
 export async function seedDemoData(db: Db): Promise<void> {
   const existing = new Set((await db.query<{ id: string }>('SELECT id FROM users')).map((r) => r.id));
@@ -35,6 +143,31 @@ export async function seedDemoData(db: Db): Promise<void> {
       );
     for (const e of equipment)
       await upsert('equipment', ['id', 'merchant_id', 'doc'], [e.id, e.merchantId, JSON.stringify(e)]);
+    for (const t of teams)
+      await tx.query(
+        `INSERT INTO teams (id, supervisor_id, region_ids, doc) VALUES ($1, $2, $3::jsonb, $4::jsonb)
+         ON CONFLICT (id) DO UPDATE SET supervisor_id = EXCLUDED.supervisor_id, region_ids = EXCLUDED.region_ids, doc = EXCLUDED.doc`,
+        [t.id, t.supervisorId, JSON.stringify(t.regionIds), JSON.stringify(t)],
+      );
+    await seedDocuments(
+      tx,
+      'merchants',
+      merchants.map((m) => ({ ...m, address: null, customFields: {}, updatedAt: SEED_TIME })),
+    );
+    await seedDocuments(
+      tx,
+      'equipment',
+      equipment.map((e) => ({
+        ...e,
+        psp: null,
+        status: 'installed',
+        statusReason: null,
+        replacementSerial: null,
+        updatedAt: SEED_TIME,
+      })),
+    );
+    await seedDocuments(tx, 'kb_articles', kbArticles as unknown as SeedDoc[]);
+    await seedDocuments(tx, 'reference', referenceDocuments());
     for (const u of demoUsers) {
       const profile = [
         u.username,

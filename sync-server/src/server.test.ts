@@ -5,6 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { failureDelayMs } from './auth/throttle.ts';
 import { defaultDataDir } from './config.ts';
 import { createSyncServer } from './server.ts';
+import { MIGRATIONS } from './db/migrations.ts';
+import { demoUsers } from '@emdad/fixtures';
 import { backends, bearer, getCaseById, login, newCase, pullAll, push } from './test-support.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'emdad-server-test-'));
@@ -32,7 +34,7 @@ describe('server lifecycle on a PGlite data directory', () => {
       );
       expect(
         counts[0] && [Number(counts[0].migrations), Number(counts[0].users), Number(counts[0].keys)],
-      ).toEqual([1, 6, 1]);
+      ).toEqual([MIGRATIONS.length, demoUsers.length, 1]);
     } finally {
       await second.close();
     }
@@ -57,7 +59,7 @@ describe.skipIf(!postgres)('several instances on one PostgreSQL', () => {
       );
       expect(
         counts[0] && [Number(counts[0].migrations), Number(counts[0].users), Number(counts[0].keys)],
-      ).toEqual([1, 6, 1]);
+      ).toEqual([MIGRATIONS.length, demoUsers.length, 1]);
 
       // Concurrent pushes through different instances: each transaction gets its own stamp, nothing is lost.
       const sessions = await Promise.all(

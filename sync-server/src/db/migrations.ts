@@ -19,6 +19,8 @@ export const LOCK_KEYS = {
   signingKeys: 7_301_004,
   /** Per replicated collection: serialises write transactions so stamps follow commit order. */
   replication: { cases: 7_302_001 },
+  /** Per collection of the `documents` table: 7_303_000 + the collection's position in the registry. */
+  documentsBase: 7_303_000,
 } as const;
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -124,6 +126,71 @@ CREATE INDEX cases_checkpoint_idx ON cases (server_updated_at, id);
 CREATE INDEX cases_branch_idx ON cases (branch_id);
 CREATE INDEX cases_created_by_idx ON cases (created_by);
 CREATE INDEX cases_assignee_idx ON cases (assignee_id);
+`,
+  },
+  {
+    version: 2,
+    name: 'documents of every collection, teams, audit log, scope changes',
+    sql: `
+-- One table for every collection except cases (see sync-server/README.md, "Storage of collections"):
+-- the replication code path is the same for all of them, and scope is decided by a few indexed
+-- columns the server derives from each document (never taken from the client as-is).
+CREATE TABLE documents (
+  collection TEXT NOT NULL,
+  id TEXT COLLATE "C" NOT NULL,
+  doc JSONB NOT NULL,
+  server_updated_at BIGINT NOT NULL,
+  deleted BOOLEAN NOT NULL DEFAULT FALSE,
+  owner_id TEXT,
+  creator_id TEXT,
+  region_id TEXT,
+  branch_id TEXT,
+  case_id TEXT,
+  published BOOLEAN NOT NULL DEFAULT TRUE,
+  PRIMARY KEY (collection, id)
+);
+CREATE INDEX documents_checkpoint_idx ON documents (collection, server_updated_at, id);
+CREATE INDEX documents_owner_idx ON documents (collection, owner_id);
+CREATE INDEX documents_region_idx ON documents (collection, region_id);
+CREATE INDEX documents_branch_idx ON documents (collection, branch_id);
+CREATE INDEX documents_case_idx ON documents (collection, case_id);
+
+CREATE TABLE teams (
+  id TEXT PRIMARY KEY,
+  supervisor_id TEXT,
+  region_ids JSONB NOT NULL DEFAULT '[]'::jsonb,
+  doc JSONB NOT NULL
+);
+
+-- Every accepted write (with a field diff) and every refused write (with its reason).
+CREATE TABLE audit_log (
+  id BIGSERIAL PRIMARY KEY,
+  at BIGINT NOT NULL,
+  user_id TEXT NOT NULL,
+  install_id TEXT,
+  collection TEXT NOT NULL,
+  doc_id TEXT NOT NULL,
+  action TEXT NOT NULL CHECK (action IN ('create', 'update', 'delete', 'refused')),
+  changes JSONB,
+  code TEXT,
+  message TEXT
+);
+CREATE INDEX audit_user_idx ON audit_log (user_id, id);
+CREATE INDEX audit_doc_idx ON audit_log (collection, doc_id, id);
+CREATE INDEX audit_at_idx ON audit_log (at);
+CREATE INDEX audit_install_idx ON audit_log (install_id, id);
+
+-- A user's scope before each change, with a stamp in each collection's clock: a pull whose
+-- checkpoint is older than the stamp receives tombstones for what left the scope (scope shrink).
+CREATE TABLE scope_changes (
+  id BIGSERIAL PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  collection TEXT NOT NULL,
+  stamp BIGINT NOT NULL,
+  previous JSONB NOT NULL,
+  at BIGINT NOT NULL
+);
+CREATE INDEX scope_changes_user_idx ON scope_changes (user_id, collection, stamp);
 `,
   },
 ];

@@ -7,7 +7,6 @@ import {
   CASE_CLIENT_FIELDS,
   CASE_SERVER_OWNED_FIELDS,
   PULL_BATCH_MAX,
-  PUSH_BATCH_MAX,
   parseTrackingCode,
   transitionCase,
   type CaseDoc,
@@ -22,9 +21,14 @@ import { validateCaseDocument } from '@emdad/domain/validate';
 import { z } from 'zod';
 import type { Db, Queryable } from '../db/index.ts';
 import { toNumber } from '../db/index.ts';
-import { LOCK_KEYS } from '../db/migrations.ts';
-import { ApiError } from '../errors.ts';
-import { canReadCase, caseScopeSql, type ScopeUser } from './scope.ts';
+import { fieldDiff, recordAudit } from '../audit.ts';
+import { lockCollection, stampTaker } from './clock.ts';
+import type { PushContext } from './documents.ts';
+import { parsePushBody, type PushRowInput } from './push-body.ts';
+import { caseScopeSql, SqlParams, type Scope } from './scope.ts';
+import { mergePage, scopeChangeRows, type VirtualRowSource } from './scope-changes.ts';
+
+export { parsePushBody };
 
 export const CASES_COLLECTION = 'cases';
 
@@ -43,88 +47,64 @@ export const pullQuerySchema = z
     message: 'serverUpdatedAt and id form one checkpoint: send both or neither',
   });
 
-/** Documents after the checkpoint, ordered by (serverUpdatedAt, id); the new checkpoint is the last one. */
+const CASE_ROWS: VirtualRowSource = {
+  table: 'cases',
+  collectionFilter: () => 'TRUE',
+  condition: (scope, p) => caseScopeSql(scope, p, 'd.'),
+  toWire: (row) => toWireDoc(row) as unknown as Record<string, unknown> & { id: string },
+};
+
+/**
+ * Documents after the checkpoint, ordered by (serverUpdatedAt, id), merged with what a scope change
+ * owes the caller (scope-changes.ts); the new checkpoint is the last sort position.
+ */
 export async function pullCases(
   db: Queryable,
-  user: ScopeUser,
+  scope: Scope,
   checkpoint: ReplicationCheckpoint | null,
   limit: number,
 ): Promise<PullResponse<CaseDoc>> {
-  const scope = caseScopeSql(user, 4);
+  const size = Math.min(limit, PULL_BATCH_MAX);
+  const p = new SqlParams([checkpoint?.serverUpdatedAt ?? -1, checkpoint?.id ?? '', size]);
   const rows = await db.query(
     `SELECT doc, server_updated_at, deleted FROM cases
-     WHERE (server_updated_at, id) > ($1::bigint, $2::text) AND ${scope.sql}
+     WHERE (server_updated_at, id) > ($1::bigint, $2::text) AND ${caseScopeSql(scope, p)}
      ORDER BY server_updated_at, id
      LIMIT $3`,
-    [
-      checkpoint?.serverUpdatedAt ?? -1,
-      checkpoint?.id ?? '',
-      Math.min(limit, PULL_BATCH_MAX),
-      ...scope.params,
-    ],
+    p.values,
   );
-  const documents = rows.map(toWireDoc);
-  const last = documents.at(-1);
-  return {
-    documents,
-    checkpoint: last ? { serverUpdatedAt: last.serverUpdatedAt as number, id: last.id } : checkpoint,
-  };
+  const ordinary = rows.map((row) => {
+    const doc = toWireDoc(row);
+    return { key: { serverUpdatedAt: doc.serverUpdatedAt as number, id: doc.id }, doc };
+  });
+  const owed = (await scopeChangeRows(db, 'cases', CASE_ROWS, scope, checkpoint, size)) as unknown as {
+    key: ReplicationCheckpoint;
+    doc: WireDoc<CaseDoc>;
+  }[];
+  return mergePage(ordinary, owed, size, checkpoint);
 }
 
-export async function getCase(db: Queryable, user: ScopeUser, id: string): Promise<WireDoc<CaseDoc> | null> {
-  const scope = caseScopeSql(user, 2);
+export async function getCase(db: Queryable, scope: Scope, id: string): Promise<WireDoc<CaseDoc> | null> {
+  const p = new SqlParams([id]);
   const rows = await db.query(
-    `SELECT doc, server_updated_at, deleted FROM cases WHERE id = $1 AND ${scope.sql}`,
-    [id, ...scope.params],
+    `SELECT doc, server_updated_at, deleted FROM cases WHERE id = $1 AND ${caseScopeSql(scope, p)}`,
+    p.values,
   );
   return rows[0] ? toWireDoc(rows[0]) : null;
 }
 
-/** Every document stamped in one write transaction (what a change notification announces). */
-export async function casesWithStamp(db: Queryable, stamp: number): Promise<WireDoc<CaseDoc>[]> {
+/** The cases stamped in one write transaction that the caller may read (what a change notice announces). */
+export async function casesWithStamp(
+  db: Queryable,
+  stamp: number,
+  scope: Scope,
+): Promise<WireDoc<CaseDoc>[]> {
+  const p = new SqlParams([stamp]);
   const rows = await db.query(
-    'SELECT doc, server_updated_at, deleted FROM cases WHERE server_updated_at = $1 ORDER BY id',
-    [stamp],
+    `SELECT doc, server_updated_at, deleted FROM cases WHERE server_updated_at = $1 AND ${caseScopeSql(scope, p)} ORDER BY id`,
+    p.values,
   );
   return rows.map(toWireDoc);
-}
-
-const wireDocShape = z.looseObject({ id: z.string().min(1).max(64), _deleted: z.boolean() });
-const pushRowShape = z.object({
-  newDocumentState: wireDocShape,
-  assumedMasterState: wireDocShape.nullable().optional(),
-});
-
-/** Validates the body's outer shape; rows are checked one by one in `pushCases`. */
-export function parsePushBody(body: unknown): z.infer<typeof pushRowShape>[] {
-  if (!Array.isArray(body))
-    throw new ApiError(
-      400,
-      'bad_request',
-      'The push body must be a JSON array of { newDocumentState, assumedMasterState } rows.',
-    );
-  if (body.length > PUSH_BATCH_MAX)
-    throw new ApiError(
-      400,
-      'bad_request',
-      `A push may carry at most ${PUSH_BATCH_MAX} rows; split the batch.`,
-    );
-  const rows: z.infer<typeof pushRowShape>[] = [];
-  for (const [index, raw] of body.entries()) {
-    const parsed = pushRowShape.safeParse(raw);
-    if (!parsed.success) {
-      throw new ApiError(
-        400,
-        'validation_failed',
-        `Push row ${index} is not { newDocumentState: { id, _deleted, ... }, assumedMasterState }: ${parsed.error.issues[0]?.message ?? 'invalid'}.`,
-        {
-          row: index,
-        },
-      );
-    }
-    rows.push(parsed.data);
-  }
-  return rows;
 }
 
 /** The document without `_deleted` and RxDB's other `_` fields: what the schema describes. */
@@ -200,6 +180,8 @@ async function checkReferences(tx: Queryable, doc: CaseDoc, master: CaseDoc | nu
 
 interface Master {
   doc: WireDoc<CaseDoc>;
+  /** Whether the caller may read the stored version. */
+  visible: boolean;
 }
 
 export interface PushOutcome {
@@ -221,41 +203,25 @@ export interface PushOutcome {
  * Accepted documents get one stamp: max(clock, last stamp + 1) under the collection's advisory
  * lock, so stamps grow in commit order and a pull never skips a later commit.
  */
-export async function pushCases(
-  db: Db,
-  user: ScopeUser,
-  rows: z.infer<typeof pushRowShape>[],
-  now: () => number,
-): Promise<PushOutcome> {
+export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]): Promise<PushOutcome> {
+  const { scope } = ctx;
   return await db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEYS.replication.cases]);
+    await lockCollection(tx, 'cases');
+    const stamps = stampTaker(tx, 'cases', ctx.now);
     const ids = [...new Set(rows.map((r) => r.newDocumentState.id))];
     const masters = new Map<string, Master>();
     if (ids.length > 0) {
+      const p = new SqlParams([ids]);
       const found = await tx.query(
-        'SELECT doc, server_updated_at, deleted FROM cases WHERE id = ANY($1::text[]) FOR UPDATE',
-        [ids],
+        `SELECT doc, server_updated_at, deleted, (${caseScopeSql(scope, p)}) AS visible FROM cases WHERE id = ANY($1::text[]) FOR UPDATE`,
+        p.values,
       );
       for (const row of found) {
         const doc = toWireDoc(row);
-        masters.set(doc.id, { doc });
+        masters.set(doc.id, { doc, visible: row.visible === true });
       }
     }
-    let stamp: number | null = null;
-    const takeStamp = async (): Promise<number> => {
-      if (stamp !== null) return stamp;
-      const clock = await tx.query<{ last_stamp: unknown }>(
-        'SELECT last_stamp FROM replication_clock WHERE collection = $1',
-        [CASES_COLLECTION],
-      );
-      const last = clock[0] ? toNumber(clock[0].last_stamp) : 0;
-      stamp = Math.max(Math.floor(now()), last + 1);
-      await tx.query(
-        'INSERT INTO replication_clock (collection, last_stamp) VALUES ($1, $2) ON CONFLICT (collection) DO UPDATE SET last_stamp = EXCLUDED.last_stamp',
-        [CASES_COLLECTION, stamp],
-      );
-      return stamp;
-    };
+    const at = ctx.now();
 
     const conflicts: WireDoc<CaseDoc>[] = [];
     const refused: RefusedWrite[] = [];
@@ -271,17 +237,21 @@ export async function pushCases(
           );
         }
         const candidate = doc as unknown as CaseDoc;
-        const master = masters.get(pushed.id)?.doc;
+        const masterEntry = masters.get(pushed.id);
+        const master = masterEntry?.doc;
         if (master) {
           // An idempotent retry (the response to an earlier push was lost): the server already holds this version.
           if (sameClientContent(master, pushed)) continue;
           // Checked before the conflict so a conflict never hands out a case the caller may not read.
-          if (!canReadCase(user, master))
+          if (!masterEntry.visible)
             throw new Refusal('forbidden', 'This case is outside what your role may change.');
           if ((row.assumedMasterState?.serverUpdatedAt ?? null) !== master.serverUpdatedAt) {
             conflicts.push(master);
             continue;
           }
+          // A closed case is final for technicians: reopening or editing it is a supervisor's call.
+          if (master.status === 'closed' && scope.role === 'technician')
+            throw new Refusal('record_closed', 'This case is closed; a technician cannot change it.');
           // Absent/null means "no claim" (a writer's local copy may never have received the server's
           // fields: RxDB skips a downstream master that equals its own last push); any other value
           // must be the server's own.
@@ -317,7 +287,7 @@ export async function pushCases(
                 `The field ${field} is set by the server; a new case must leave it empty.`,
               );
           }
-          if (candidate.createdBy !== user.id)
+          if (candidate.createdBy !== scope.userId)
             throw new Refusal('forbidden', 'A new case must be created by the signed-in user (createdBy).');
           const code = parseTrackingCode(candidate.trackingCode);
           if (!code.ok || code.code !== candidate.trackingCode) {
@@ -338,7 +308,7 @@ export async function pushCases(
         }
 
         await checkReferences(tx, candidate, master ?? null);
-        const serverStamp = await takeStamp();
+        const serverStamp = await stamps.take();
         const stored: CaseDoc = {
           ...(candidate as CaseDoc),
           serverUpdatedAt: serverStamp,
@@ -361,13 +331,34 @@ export async function pushCases(
             stored.assigneeId,
           ],
         );
-        masters.set(stored.id, { doc: { ...stored, _deleted: pushed._deleted } });
+        await recordAudit(tx, {
+          at,
+          actor: ctx.actor,
+          collection: 'cases',
+          docId: stored.id,
+          action: pushed._deleted ? 'delete' : master ? 'update' : 'create',
+          changes: fieldDiff(
+            master
+              ? (documentOf(master as unknown as Record<string, unknown>) as Record<string, unknown>)
+              : null,
+            stored as unknown as Record<string, unknown>,
+          ),
+        });
+        masters.set(stored.id, { doc: { ...stored, _deleted: pushed._deleted }, visible: true });
       } catch (error) {
-        if (error instanceof Refusal)
-          refused.push({ id: pushed.id, code: error.code, message: error.message });
-        else throw error;
+        if (!(error instanceof Refusal)) throw error;
+        refused.push({ id: pushed.id, code: error.code, message: error.message });
+        await recordAudit(tx, {
+          at,
+          actor: ctx.actor,
+          collection: 'cases',
+          docId: pushed.id,
+          action: 'refused',
+          code: error.code,
+          message: error.message,
+        });
       }
     }
-    return { response: { conflicts, refused }, stamp };
+    return { response: { conflicts, refused }, stamp: stamps.taken };
   });
 }

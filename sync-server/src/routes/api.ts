@@ -13,6 +13,7 @@ import { ApiError } from '../errors.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import { requireCaller } from '../auth/session.ts';
 import { getCase } from '../replication/cases.ts';
+import { resolveScope } from '../replication/scope.ts';
 import { toProfile } from '../users.ts';
 
 export interface ApiRouteOptions {
@@ -54,7 +55,7 @@ export function registerApiRoutes(app: FastifyInstance, options: ApiRouteOptions
     const caller = await requireCaller(request, db, tokens);
     const params = idParams.safeParse(request.params);
     if (!params.success) throw new ApiError(400, 'validation_failed', 'The case id is missing or too long.');
-    const found = await getCase(db, caller.user, params.data.id);
+    const found = await getCase(db, await resolveScope(db, caller.user), params.data.id);
     // A case outside the caller's scope is reported exactly like a missing one.
     if (!found) throw new ApiError(404, 'not_found', `No case ${params.data.id} is visible to you.`);
     return found;

@@ -388,7 +388,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
   it('rejects unknown collections and bad pull queries as JSON errors', async () => {
     const unknown = await server.app.inject({
       method: 'GET',
-      url: '/api/replication/missions/pull',
+      url: '/api/replication/widgets/pull',
       headers: bearer(tech1),
     });
     expect(unknown.statusCode).toBe(404);

@@ -1,7 +1,6 @@
 import {
   API_ROUTES,
   REPLICATED_COLLECTIONS,
-  type CaseDoc,
   type PullResponse,
   type PushResponse,
   type ReplicatedCollection,
@@ -12,7 +11,10 @@ import type { Db } from '../db/index.ts';
 import { ApiError } from '../errors.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import { requireCaller } from '../auth/session.ts';
-import { parsePushBody, pullCases, pullQuerySchema, pushCases } from '../replication/cases.ts';
+import { pullQuerySchema } from '../replication/cases.ts';
+import { handlerFor } from '../replication/collections.ts';
+import { parsePushBody } from '../replication/push-body.ts';
+import { resolveScope } from '../replication/scope.ts';
 import type { ChangeHub } from '../replication/stream.ts';
 
 export const PUSH_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
@@ -43,9 +45,9 @@ function collectionOf(request: FastifyRequest): ReplicatedCollection {
 export function registerReplicationRoutes(app: FastifyInstance, options: ReplicationRouteOptions): void {
   const { db, tokens, hub, now } = options;
 
-  app.get(API_ROUTES.replicationPull, async (request): Promise<PullResponse<CaseDoc>> => {
+  app.get(API_ROUTES.replicationPull, async (request): Promise<PullResponse<unknown>> => {
     const caller = await requireCaller(request, db, tokens);
-    collectionOf(request);
+    const collection = collectionOf(request);
     const query = pullQuerySchema.safeParse(request.query);
     if (!query.success)
       throw new ApiError(
@@ -55,17 +57,25 @@ export function registerReplicationRoutes(app: FastifyInstance, options: Replica
       );
     const { serverUpdatedAt, id, limit } = query.data;
     const checkpoint = serverUpdatedAt !== undefined && id !== undefined ? { serverUpdatedAt, id } : null;
-    return await pullCases(db, caller.user, checkpoint, limit);
+    return await handlerFor(collection).pull(db, await resolveScope(db, caller.user), checkpoint, limit);
   });
 
   app.post(
     API_ROUTES.replicationPush,
     { bodyLimit: PUSH_BODY_LIMIT_BYTES },
-    async (request): Promise<PushResponse<CaseDoc>> => {
+    async (request): Promise<PushResponse<unknown>> => {
       const caller = await requireCaller(request, db, tokens);
       const collection = collectionOf(request);
       const rows = parsePushBody(request.body);
-      const outcome = await pushCases(db, caller.user, rows, now);
+      const outcome = await handlerFor(collection).push(
+        db,
+        {
+          scope: await resolveScope(db, caller.user),
+          actor: { userId: caller.user.id, installId: caller.install.id },
+          now,
+        },
+        rows,
+      );
       if (outcome.stamp !== null) await hub.announce({ collection, stamp: outcome.stamp });
       return outcome.response;
     },
@@ -100,8 +110,9 @@ export function registerReplicationRoutes(app: FastifyInstance, options: Replica
     };
     unsubscribe = hub.subscribe({
       user: caller.user,
+      installId: caller.install.id,
       collection,
-      send: (message: StreamMessage<CaseDoc>) => {
+      send: (message: StreamMessage<unknown>) => {
         if (!closed) raw.write(`data: ${JSON.stringify(message)}\n\n`);
       },
       close,

@@ -1,0 +1,256 @@
+/**
+ * Replication of every collection except cases, on RxDB's HTTP replication contract
+ * (domain/src/replication.ts), over the one `documents` table: pull by checkpoint with scope and
+ * scope-change rows, push in one transaction comparing assumedMasterState, per-collection schema
+ * validation (the registry's JSON Schema through ajv) and write rules (rules.ts), every write and
+ * refusal audited.
+ */
+import { COLLECTIONS, type CollectionName } from '@emdad/domain/model/index';
+import { validateCollectionDocument } from '@emdad/domain/validate';
+import {
+  PULL_BATCH_MAX,
+  type PullResponse,
+  type RefusedWrite,
+  type ReplicationCheckpoint,
+  type WireDoc,
+} from '@emdad/domain';
+import type { Db, Queryable } from '../db/index.ts';
+import { toNumber } from '../db/index.ts';
+import { fieldDiff, recordAudit, type AuditActor } from '../audit.ts';
+import { lockCollection, stampTaker } from './clock.ts';
+import { Refusal, checkDocumentWrite, deriveScopeColumns } from './rules.ts';
+import { documentScopeSql, SqlParams, type Scope } from './scope.ts';
+import { mergePage, scopeChangeRows, type VirtualRowSource } from './scope-changes.ts';
+import type { PushRowInput } from './push-body.ts';
+
+export type DocumentCollection = Exclude<CollectionName, 'cases'>;
+type Doc = Record<string, unknown> & { id: string };
+
+export function toWireDocument(row: Record<string, unknown>): WireDoc<Doc> {
+  const doc = row.doc as Doc;
+  return { ...doc, serverUpdatedAt: toNumber(row.server_updated_at), _deleted: Boolean(row.deleted) };
+}
+
+function source(collection: DocumentCollection): VirtualRowSource {
+  return {
+    table: 'documents',
+    collectionFilter: (p) => `d.collection = ${p.add(collection)}`,
+    condition: (scope, p) => documentScopeSql(collection, scope, p),
+    toWire: toWireDocument,
+  };
+}
+
+export async function pullDocuments(
+  db: Queryable,
+  collection: DocumentCollection,
+  scope: Scope,
+  checkpoint: ReplicationCheckpoint | null,
+  limit: number,
+): Promise<PullResponse<Doc>> {
+  const size = Math.min(limit, PULL_BATCH_MAX);
+  const p = new SqlParams([collection, checkpoint?.serverUpdatedAt ?? -1, checkpoint?.id ?? '', size]);
+  const rows = await db.query(
+    `SELECT d.doc, d.server_updated_at, d.deleted FROM documents d
+     WHERE d.collection = $1 AND (d.server_updated_at, d.id) > ($2::bigint, $3::text) AND ${documentScopeSql(collection, scope, p)}
+     ORDER BY d.server_updated_at, d.id LIMIT $4`,
+    p.values,
+  );
+  const ordinary = rows.map((row) => {
+    const doc = toWireDocument(row);
+    return { key: { serverUpdatedAt: doc.serverUpdatedAt as number, id: doc.id }, doc };
+  });
+  const owed = await scopeChangeRows(db, collection, source(collection), scope, checkpoint, size);
+  const page = mergePage<Doc>(ordinary, owed, size, checkpoint);
+  return { documents: page.documents as WireDoc<Doc>[], checkpoint: page.checkpoint };
+}
+
+/** The documents of one write transaction the caller may read (what a change notice announces). */
+export async function documentsWithStamp(
+  db: Queryable,
+  collection: DocumentCollection,
+  scope: Scope,
+  stamp: number,
+): Promise<WireDoc<Doc>[]> {
+  const p = new SqlParams([collection, stamp]);
+  const rows = await db.query(
+    `SELECT d.doc, d.server_updated_at, d.deleted FROM documents d
+     WHERE d.collection = $1 AND d.server_updated_at = $2 AND ${documentScopeSql(collection, scope, p)} ORDER BY d.id`,
+    p.values,
+  );
+  return rows.map(toWireDocument);
+}
+
+function documentOf(wire: Record<string, unknown>): Doc {
+  return Object.fromEntries(Object.entries(wire).filter(([key]) => !key.startsWith('_'))) as Doc;
+}
+
+const sameValue = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+export interface PushContext {
+  scope: Scope;
+  actor: AuditActor;
+  now: () => number;
+}
+
+export interface DocumentPushOutcome {
+  response: { conflicts: WireDoc<Doc>[]; refused: RefusedWrite[] };
+  stamp: number | null;
+}
+
+/**
+ * One push, one transaction. Per row:
+ * 1. read-only collection → read_only_collection; schema → validation_failed;
+ * 2. equal to the stored master in every client field → idempotent retry, accepted silently;
+ * 3. a master the caller may not read → out_of_scope (before 4, so a conflict never discloses it);
+ * 4. assumedMasterState.serverUpdatedAt ≠ master's → conflict, the master is returned;
+ * 5. server-owned fields: absent/null or unchanged; approval fields only by supervisors/admins;
+ *    the collection's own rules (rules.ts: authorship, append-only, state machines);
+ * 6. written under a savepoint, then the stored row must be in the caller's scope — a write may not
+ *    move a document out of reach (e.g. into another region) — otherwise rolled back: out_of_scope.
+ * Accepted rows are audited with a field diff, refused rows with their reason.
+ */
+export async function pushDocuments(
+  db: Db,
+  collection: DocumentCollection,
+  ctx: PushContext,
+  rows: PushRowInput[],
+): Promise<DocumentPushOutcome> {
+  const spec = COLLECTIONS[collection];
+  const clientFields = Object.keys(spec.schema.properties).filter(
+    (f) => !(spec.serverOwnedFields as readonly string[]).includes(f),
+  );
+  return await db.transaction(async (tx) => {
+    await lockCollection(tx, collection);
+    const stamps = stampTaker(tx, collection, ctx.now);
+    const ids = [...new Set(rows.map((r) => r.newDocumentState.id))];
+    const masters = new Map<string, { doc: WireDoc<Doc>; visible: boolean }>();
+    if (ids.length > 0) {
+      const p = new SqlParams([collection, ids]);
+      const found = await tx.query(
+        `SELECT d.doc, d.server_updated_at, d.deleted, (${documentScopeSql(collection, ctx.scope, p)}) AS visible
+         FROM documents d WHERE d.collection = $1 AND d.id = ANY($2::text[]) FOR UPDATE`,
+        p.values,
+      );
+      for (const row of found) {
+        const doc = toWireDocument(row);
+        masters.set(doc.id, { doc, visible: row.visible === true });
+      }
+    }
+    const conflicts: WireDoc<Doc>[] = [];
+    const refused: RefusedWrite[] = [];
+    const at = ctx.now();
+    for (const row of rows) {
+      const pushed = row.newDocumentState as WireDoc<Doc>;
+      const master = masters.get(pushed.id);
+      try {
+        if (!spec.clientWritable)
+          throw new Refusal(
+            'read_only_collection',
+            `The ${collection} collection is read-only on clients; changes are made by the central office.`,
+          );
+        const candidate = documentOf(pushed);
+        const valid = validateCollectionDocument(collection, candidate);
+        if (!valid.ok) {
+          throw new Refusal(
+            'validation_failed',
+            `The ${collection} document does not match the schema: ${valid.issues.map((i) => `${i.path} ${i.message}`).join('; ')}.`,
+          );
+        }
+        if (master) {
+          const sameContent =
+            Boolean(master.doc._deleted) === Boolean(pushed._deleted) &&
+            clientFields.every((f) => sameValue(master.doc[f], candidate[f]));
+          if (sameContent && master.visible) continue;
+          if (!master.visible)
+            throw new Refusal('out_of_scope', `This ${collection} record is outside what you may change.`);
+          if ((row.assumedMasterState?.serverUpdatedAt ?? null) !== master.doc.serverUpdatedAt) {
+            conflicts.push(master.doc);
+            continue;
+          }
+        }
+        const masterDoc = master ? documentOf(master.doc) : null;
+        for (const field of spec.serverOwnedFields) {
+          if (candidate[field] == null) continue;
+          if (!masterDoc || !sameValue(candidate[field], masterDoc[field]))
+            throw new Refusal(
+              'server_owned_field',
+              `The field ${field} is set by the server and cannot be changed by a push.`,
+            );
+        }
+        if (ctx.scope.role !== 'supervisor' && ctx.scope.role !== 'admin') {
+          for (const field of spec.approvalFields) {
+            if (!sameValue(candidate[field], masterDoc?.[field] ?? null))
+              throw new Refusal('approval_field', `Only a supervisor or an administrator may set ${field}.`);
+          }
+        }
+        await checkDocumentWrite(tx, collection, {
+          scope: ctx.scope,
+          master: masterDoc,
+          masterDeleted: Boolean(master?.doc._deleted),
+          candidate,
+          deleted: Boolean(pushed._deleted),
+        });
+        const columns = await deriveScopeColumns(tx, collection, candidate);
+        const stamp = await stamps.take();
+        const stored: Doc = { ...candidate, ...columns.serverFields, serverUpdatedAt: stamp };
+        await tx.query('SAVEPOINT push_row');
+        await tx.query(
+          `INSERT INTO documents (collection, id, doc, server_updated_at, deleted, owner_id, creator_id, region_id, branch_id, case_id, published)
+           VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11)
+           ON CONFLICT (collection, id) DO UPDATE SET doc = EXCLUDED.doc, server_updated_at = EXCLUDED.server_updated_at,
+             deleted = EXCLUDED.deleted, owner_id = EXCLUDED.owner_id, creator_id = EXCLUDED.creator_id, region_id = EXCLUDED.region_id,
+             branch_id = EXCLUDED.branch_id, case_id = EXCLUDED.case_id, published = EXCLUDED.published`,
+          [
+            collection,
+            stored.id,
+            JSON.stringify(stored),
+            stamp,
+            Boolean(pushed._deleted),
+            columns.ownerId,
+            columns.creatorId,
+            columns.regionId,
+            columns.branchId,
+            columns.caseId,
+            columns.published,
+          ],
+        );
+        const p = new SqlParams([collection, stored.id]);
+        const reachable = await tx.query(
+          `SELECT 1 FROM documents d WHERE d.collection = $1 AND d.id = $2 AND ${documentScopeSql(collection, ctx.scope, p)}`,
+          p.values,
+        );
+        if (reachable.length === 0) {
+          await tx.query('ROLLBACK TO SAVEPOINT push_row');
+          await tx.query('RELEASE SAVEPOINT push_row');
+          throw new Refusal(
+            'out_of_scope',
+            `After this change the ${collection} record would be outside your region, branch or team; it was not saved.`,
+          );
+        }
+        await tx.query('RELEASE SAVEPOINT push_row');
+        await recordAudit(tx, {
+          at,
+          actor: ctx.actor,
+          collection,
+          docId: stored.id,
+          action: pushed._deleted ? 'delete' : master ? 'update' : 'create',
+          changes: fieldDiff(masterDoc, stored),
+        });
+        masters.set(stored.id, { doc: { ...stored, _deleted: Boolean(pushed._deleted) }, visible: true });
+      } catch (error) {
+        if (!(error instanceof Refusal)) throw error;
+        refused.push({ id: pushed.id, code: error.code, message: error.message });
+        await recordAudit(tx, {
+          at,
+          actor: ctx.actor,
+          collection,
+          docId: pushed.id,
+          action: 'refused',
+          code: error.code,
+          message: error.message,
+        });
+      }
+    }
+    return { response: { conflicts, refused }, stamp: stamps.taken };
+  });
+}
