@@ -8,8 +8,11 @@ import Dexie from 'dexie';
 import { API_ROUTES, PULL_BATCH_MAX, formatTrackingCode, jalaliYearOf, newId, type AuthSession, type CaseDoc, type PullResponse } from '@emdad/domain';
 import { openUserDatabase } from '@emdad/renderer/db/database';
 import { startCaseReplication } from '@emdad/renderer/sync/case-replication';
+import { timedDefaultStorage, type CallTiming } from './storage-timing.ts';
 
 interface BenchConfig {
+  /** Bracket the initial pull and the push with console.profile (bench/sync.ts collects them through CDP). */
+  profile: boolean;
   username: string;
   password: string;
   pushUsername: string;
@@ -45,6 +48,57 @@ async function pullAll(token: string): Promise<CaseDoc[]> {
   }
 }
 
+async function rawBulkPut(docs: CaseDoc[]): Promise<number> {
+  const raw = new Dexie(`raw-${newId()}`);
+  raw.version(1).stores({ cases: 'id' });
+  await raw.open();
+  const start = performance.now();
+  await raw.table('cases').bulkPut(docs);
+  const ms = performance.now() - start;
+  raw.close();
+  await Dexie.delete(raw.name);
+  return ms;
+}
+
+interface WrittenTable {
+  stores: string;
+  rows: unknown[];
+}
+
+/**
+ * The exact rows RxDB's Dexie storage holds after the pull, per IndexedDB database of this RxDB
+ * database (the cases collection and the replication's meta instance), with their store schemas.
+ */
+async function rowsRxdbWrote(databaseName: string): Promise<WrittenTable[]> {
+  const prefix = `rxdb-dexie-${databaseName}--`;
+  const names = (await indexedDB.databases()).map((d) => d.name ?? '').filter((n) => n.startsWith(prefix) && !n.includes('_rxdb_internal'));
+  const tables: WrittenTable[] = [];
+  for (const name of names) {
+    const existing = new Dexie(name);
+    await existing.open();
+    const docs = existing.table('docs');
+    tables.push({ stores: [docs.schema.primKey.src, ...docs.schema.indexes.map((i) => i.src)].join(','), rows: await docs.toArray() });
+    existing.close();
+  }
+  return tables;
+}
+
+/** Those rows written again as plain Dexie bulkPuts, one table after the other: RxDB's write volume with no RxDB. */
+async function replayAsRawBulkPuts(tables: WrittenTable[]): Promise<{ rows: number; ms: number; stores: string[] }> {
+  let ms = 0;
+  for (const table of tables) {
+    const replay = new Dexie(`replay-${newId()}`);
+    replay.version(1).stores({ docs: table.stores });
+    await replay.open();
+    const start = performance.now();
+    await replay.table('docs').bulkPut(table.rows);
+    ms += performance.now() - start;
+    replay.close();
+    await Dexie.delete(replay.name);
+  }
+  return { rows: tables.reduce((n, t) => n + t.rows.length, 0), ms, stores: tables.map((t) => t.stores) };
+}
+
 function authFor(session: AuthSession) {
   return { getAccessToken: async () => session.accessToken, refresh: async () => false };
 }
@@ -52,30 +106,32 @@ function authFor(session: AuthSession) {
 async function runBench(config: BenchConfig) {
   const session = await login(config.username, config.password);
 
-  // 1. Raw storage floor: the same documents, straight into one Dexie table.
+  // 1. Raw storage floor: the same documents, straight into one Dexie table. Measured before and
+  //    after the pull (fresh database each time) so drift during the run does not favour either side.
   const fetchStart = performance.now();
   const docs = await pullAll(session.accessToken);
   const fetchMs = performance.now() - fetchStart;
   console.log(`fetched ${docs.length} documents for the raw run`);
-  const raw = new Dexie(`raw-${newId()}`);
-  raw.version(1).stores({ cases: 'id' });
-  await raw.open();
-  const rawStart = performance.now();
-  await raw.table('cases').bulkPut(docs);
-  const rawMs = performance.now() - rawStart;
-  raw.close();
+  const rawMs = [await rawBulkPut(docs)];
 
-  // 2. Initial pull into a fresh RxDB through the replication client.
-  const db = await openUserDatabase(session.user.id, undefined, `bench-pull-${newId().replace(/-/g, '').slice(-16)}`);
+  // 2. Initial pull into a fresh RxDB through the replication client, on the app's storage.
+  const timed = timedDefaultStorage();
+  const db = await openUserDatabase(session.user.id, timed.storage, `bench-pull-${newId().replace(/-/g, '').slice(-16)}`);
+  timed.reset();
+  if (config.profile) console.profile('pull');
   const pullStart = performance.now();
-  const replication = startCaseReplication({ collection: db.cases, serverUrl: location.origin, auth: authFor(session), pullBatchSize: PULL_BATCH_MAX });
-  console.log('pull: replication started');
+  const replication = startCaseReplication({ collection: db.cases, serverUrl: location.origin, auth: authFor(session) });
   await replication.awaitInSync();
-  console.log('pull: in sync');
   const pullMs = performance.now() - pullStart;
+  if (config.profile) console.profileEnd('pull');
+  const storageCalls: Record<string, CallTiming> = structuredClone(timed.timings);
+  console.log(`pull: in sync after ${Math.round(pullMs)} ms; storage calls ${JSON.stringify(storageCalls)}`);
   const pulled = await db.cases.count().exec();
   await replication.stop();
+  const written = await rowsRxdbWrote(db.name);
   await db.close();
+  rawMs.push(await rawBulkPut(docs));
+  const replayMs = await replayAsRawBulkPuts(written);
 
   // 3. Push of offline-created cases.
   const pushSession = await login(config.pushUsername, config.pushPassword);
@@ -90,16 +146,20 @@ async function runBench(config: BenchConfig) {
     updatedAt: now,
   }));
   await pushDb.cases.bulkInsert(offline);
+  if (config.profile) console.profile('push');
   const pushStart = performance.now();
   const pushReplication = startCaseReplication({ collection: pushDb.cases, serverUrl: location.origin, auth: authFor(pushSession) });
   await pushReplication.awaitInSync();
   const pushMs = performance.now() - pushStart;
+  if (config.profile) console.profileEnd('push');
   const acknowledged = (await pushDb.cases.find().exec()).filter((d) => d.acknowledgedUpdatedAt === d.updatedAt).length;
   await pushReplication.stop();
   await pushDb.close();
 
   return {
     raw: { docs: docs.length, ms: rawMs },
+    storageCalls,
+    replay: replayMs,
     fetchOnly: { docs: docs.length, ms: fetchMs },
     pull: { docs: pulled, ms: pullMs },
     push: { docs: config.pushCount, acknowledged, ms: pushMs },
