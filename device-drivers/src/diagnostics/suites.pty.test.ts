@@ -19,6 +19,11 @@ import { startPtyPair, type PtyPair } from '../testing/pty-pair.ts';
 import { SerialTransport } from '../transport/serial-transport.ts';
 import { ABECS_LINE_SETTINGS, STX_LINE_SETTINGS } from './protocols.ts';
 
+/**
+ * Shortened link timers. The ones a healthy exchange must beat (ACK, next byte, EOT) stay at 1 s:
+ * bytes cross socat, another process, which a busy 2-core CI machine may not schedule for a few
+ * hundred ms. Only the fault cases pay for them.
+ */
 const FAST_ABECS: SerialProtocolSupport = {
   protocol: 'abecs',
   family: 'abecs_pinpad',
@@ -26,12 +31,12 @@ const FAST_ABECS: SerialProtocolSupport = {
   createDriver: (t) =>
     createAbecsPinpadDriver(t, {
       timings: {
-        ackTimeoutMs: 300,
-        responseTimeoutMs: 1_000,
+        ackTimeoutMs: 1_000,
+        responseTimeoutMs: 1_500,
         silenceMs: 100,
         maxDiscardMs: 1_000,
-        interByteTimeoutMs: 300,
-        eotTimeoutMs: 300,
+        interByteTimeoutMs: 1_000,
+        eotTimeoutMs: 1_000,
       },
       keyTimeoutMs: 1_000,
       eventTimeoutS: 1,
@@ -42,16 +47,16 @@ const FAST_STX: SerialProtocolSupport = {
   family: 'pp791_terminal',
   lineSettings: STX_LINE_SETTINGS,
   createDriver: (t) =>
-    createPp791Driver(t, { ackTimeoutMs: 300, responseTimeoutMs: 1_000, eotTimeoutMs: 300 }),
+    createPp791Driver(t, { ackTimeoutMs: 1_000, responseTimeoutMs: 1_500, eotTimeoutMs: 1_000 }),
 };
 const FAST_STX_SOFT: SerialProtocolSupport = {
   ...FAST_STX,
   variant: '7E1 parity in software',
   createDriver: (t) =>
     createPp791Driver(t, {
-      ackTimeoutMs: 300,
-      responseTimeoutMs: 1_000,
-      eotTimeoutMs: 300,
+      ackTimeoutMs: 1_000,
+      responseTimeoutMs: 1_500,
+      eotTimeoutMs: 1_000,
       mode: '7E1-soft',
     }),
 };
