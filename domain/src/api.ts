@@ -13,6 +13,13 @@ export const API_ROUTES = {
   replicationPull: '/api/replication/:collection/pull',
   replicationPush: '/api/replication/:collection/push',
   replicationStream: '/api/replication/:collection/stream',
+  /** Admin only: the audit log, filtered by userId / installId / collection / docId / action / from / to, paged by `before`. */
+  adminAudit: '/api/admin/audit',
+  adminInstalls: '/api/admin/installs',
+  /** Admin only: stops the install's access and refresh tokens at once; answers what it had not synced. */
+  adminRevokeInstall: '/api/admin/installs/:id/revoke',
+  /** Admin only: moves a user to other regions / branch / team; their devices lose what left their scope. */
+  adminUserScope: '/api/admin/users/:id/scope',
 } as const;
 
 export const loginRequestSchema = z.object({

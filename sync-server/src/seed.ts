@@ -24,10 +24,11 @@ const SEED_TIME = '2026-01-01T00:00:00.000Z';
 type SeedDoc = Record<string, unknown> & { id: string };
 
 /**
- * Upserts documents of one collection; only documents whose content changed get a new stamp, so a
+ * Server-side writes (seed, notifications): upserts documents of one collection; only documents whose
+ * content changed get a new stamp, so a
  * restart never makes every client pull the reference data again.
  */
-async function seedDocuments(
+export async function writeServerDocuments(
   tx: Queryable,
   collection: Exclude<CollectionName, 'cases'>,
   docs: readonly SeedDoc[],
@@ -149,12 +150,12 @@ export async function seedDemoData(db: Db): Promise<void> {
          ON CONFLICT (id) DO UPDATE SET supervisor_id = EXCLUDED.supervisor_id, region_ids = EXCLUDED.region_ids, doc = EXCLUDED.doc`,
         [t.id, t.supervisorId, JSON.stringify(t.regionIds), JSON.stringify(t)],
       );
-    await seedDocuments(
+    await writeServerDocuments(
       tx,
       'merchants',
       merchants.map((m) => ({ ...m, address: null, customFields: {}, updatedAt: SEED_TIME })),
     );
-    await seedDocuments(
+    await writeServerDocuments(
       tx,
       'equipment',
       equipment.map((e) => ({
@@ -166,8 +167,8 @@ export async function seedDemoData(db: Db): Promise<void> {
         updatedAt: SEED_TIME,
       })),
     );
-    await seedDocuments(tx, 'kb_articles', kbArticles as unknown as SeedDoc[]);
-    await seedDocuments(tx, 'reference', referenceDocuments());
+    await writeServerDocuments(tx, 'kb_articles', kbArticles as unknown as SeedDoc[]);
+    await writeServerDocuments(tx, 'reference', referenceDocuments());
     for (const u of demoUsers) {
       const profile = [
         u.username,

@@ -168,7 +168,7 @@ describe('central console and HTTP edges', () => {
         payload: { username: 'tech1', password: 'Emdad-tech1-1404', installId: 'install-to-revoke' },
       });
       expect(relogin.statusCode).toBe(403);
-      expect(relogin.json().error.code).toBe('forbidden');
+      expect(relogin.json().error.code).toBe('install_revoked');
     } finally {
       await server.close();
     }

@@ -14,6 +14,7 @@ import { openDatabase, type DatabaseOptions, type Db } from './db/index.ts';
 import { runMigrations } from './db/migrations.ts';
 import { errorBody, installErrorHandlers } from './errors.ts';
 import { ChangeHub, HEARTBEAT_MS } from './replication/stream.ts';
+import { registerAdminRoutes } from './routes/admin.ts';
 import { registerApiRoutes } from './routes/api.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { registerReplicationRoutes } from './routes/replication.ts';
@@ -132,6 +133,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
       loginDelayCapMs: options.loginDelayCapMs ?? 2000,
       loginRateLimitPerMinute: options.loginRateLimitPerMinute ?? 30,
     });
+    registerAdminRoutes(app, { db, tokens, hub, now });
     registerReplicationRoutes(app, {
       db,
       tokens,

@@ -184,3 +184,69 @@ export async function getCaseById(app: FastifyInstance, session: AuthSession, id
     body: response.json<WireDoc<CaseDoc> & { error?: { code: string } }>(),
   };
 }
+
+type AnyDoc = Record<string, unknown> & { id: string; serverUpdatedAt?: number | null; _deleted?: boolean };
+
+/** Push rows to any collection; answers the status and body (refused rows carry code + message). */
+export async function pushTo(
+  app: FastifyInstance,
+  session: AuthSession,
+  collection: string,
+  rows: unknown[],
+) {
+  const response = await app.inject({
+    method: 'POST',
+    url: `/api/replication/${collection}/push`,
+    headers: bearer(session),
+    payload: rows,
+  });
+  return {
+    status: response.statusCode,
+    body: response.json<PushResponse<AnyDoc> & { error?: { code: string; message: string } }>(),
+  };
+}
+
+/** One pull page of any collection. */
+export async function pullFrom(
+  app: FastifyInstance,
+  session: AuthSession,
+  collection: string,
+  checkpoint: { serverUpdatedAt: number; id: string } | null,
+  limit = 100,
+) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (checkpoint) {
+    query.set('serverUpdatedAt', String(checkpoint.serverUpdatedAt));
+    query.set('id', checkpoint.id);
+  }
+  const response = await app.inject({
+    method: 'GET',
+    url: `/api/replication/${collection}/pull?${query}`,
+    headers: bearer(session),
+  });
+  return {
+    status: response.statusCode,
+    body: response.json<PullResponse<AnyDoc> & { error?: { code: string } }>(),
+  };
+}
+
+/** Pulls a collection to the end from `checkpoint`, page by page; answers the documents and the last checkpoint. */
+export async function pullCollection(
+  app: FastifyInstance,
+  session: AuthSession,
+  collection: string,
+  from: { serverUpdatedAt: number; id: string } | null = null,
+  limit = 100,
+): Promise<{ documents: AnyDoc[]; checkpoint: { serverUpdatedAt: number; id: string } | null }> {
+  const documents: AnyDoc[] = [];
+  let checkpoint = from;
+  for (let pages = 0; pages < 10_000; pages++) {
+    const page = await pullFrom(app, session, collection, checkpoint, limit);
+    if (page.status !== 200)
+      throw new Error(`pull ${collection} failed: ${page.status} ${JSON.stringify(page.body)}`);
+    documents.push(...page.body.documents);
+    checkpoint = page.body.checkpoint;
+    if (page.body.documents.length < limit) return { documents, checkpoint };
+  }
+  throw new Error('pull did not end');
+}

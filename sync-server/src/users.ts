@@ -74,7 +74,7 @@ export async function enrolInstall(
     if (found.revoked_at != null)
       throw new ApiError(
         403,
-        'forbidden',
+        'install_revoked',
         'This install has been revoked; an administrator must enrol it again.',
       );
     await db.query(

@@ -29,11 +29,13 @@ export async function requireCaller(
   if (!user || user.disabled)
     throw new ApiError(401, 'unauthenticated', 'This account no longer exists or has been disabled.');
   const install = await findInstall(db, claims.install);
-  if (!install || install.revoked)
+  if (!install) throw new ApiError(401, 'unauthenticated', 'This install is not enrolled; sign in again.');
+  // Checked on every request, so a revocation stops an access token at once, not when it expires.
+  if (install.revoked)
     throw new ApiError(
       401,
-      'unauthenticated',
-      'This install has been revoked; sign in again on an enrolled install.',
+      'install_revoked',
+      'This install was revoked by an administrator and can no longer sync; ask an administrator to enrol it again.',
     );
   return { user, claims, install: { id: install.id, trackingPrefix: install.trackingPrefix } };
 }

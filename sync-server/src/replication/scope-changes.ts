@@ -9,9 +9,9 @@
  * sort position (S, id) among the ordinary documents:
  * - a tombstone `{ id, serverUpdatedAt: S, _deleted: true }` for each document in the old scope and
  *   not in the current one (only the id travels: nothing of a document the user may no longer read);
- * - the current version of each document in the current scope and not in the old one that was
- *   stamped before S (later ones come with the ordinary pull anyway), with its real serverUpdatedAt
- *   so the client's next push compares against the right master.
+ * - the current version of each document in the current scope and not in the old one that sorts at
+ *   or before the checkpoint (later ones come with the ordinary pull anyway), with its real
+ *   serverUpdatedAt so the client's next push compares against the right master.
  * The checkpoint handed out is the sort position, so paging stays exact. A fresh client (no
  * checkpoint) needs neither: its ordinary pull already holds exactly its current scope.
  */
@@ -85,12 +85,14 @@ export async function scopeChangeRows(
     const before = `COALESCE((${source.condition(change.previous, p)}), FALSE)`;
     const now = `COALESCE((${source.condition(scope, p)}), FALSE)`;
     const afterParam = p.add(after);
-    const stampParam = p.add(stamp);
+    const cpStamp = p.add(checkpoint.serverUpdatedAt);
+    const cpId = p.add(checkpoint.id);
     const limitParam = p.add(limit);
     const rows = await db.query(
       `SELECT d.id, d.doc, d.server_updated_at, d.deleted, (${now}) AS entered FROM ${source.table} d
        WHERE ${filter} AND d.id > ${afterParam}
-         AND ((${before} AND NOT ${now}) OR (${now} AND NOT ${before} AND d.server_updated_at < ${stampParam}))
+         AND ((${before} AND NOT ${now})
+              OR (${now} AND NOT ${before} AND (d.server_updated_at, d.id) <= (${cpStamp}::bigint, ${cpId}::text)))
        ORDER BY d.id LIMIT ${limitParam}`,
       p.values,
     );
@@ -100,7 +102,10 @@ export async function scopeChangeRows(
       out.push({ key: { serverUpdatedAt: stamp, id }, doc });
     }
   }
-  out.sort((a, b) =>
+  // Several changes since the checkpoint may owe the same document: the first one delivers it.
+  const seen = new Set<string>();
+  const unique = out.filter((row) => (seen.has(row.key.id) ? false : (seen.add(row.key.id), true)));
+  unique.sort((a, b) =>
     a.key.serverUpdatedAt !== b.key.serverUpdatedAt
       ? a.key.serverUpdatedAt - b.key.serverUpdatedAt
       : a.key.id < b.key.id
@@ -109,7 +114,7 @@ export async function scopeChangeRows(
           ? 1
           : 0,
   );
-  return out.slice(0, limit);
+  return unique.slice(0, limit);
 }
 
 /** Merges two sorted streams and keeps the first `limit`; the checkpoint is the last sort key. */

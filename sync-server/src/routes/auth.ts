@@ -118,6 +118,7 @@ export function registerAuthRoutes(app: FastifyInstance, options: AuthRouteOptio
       const body = parse(refreshRequestSchema, request.body);
       const outcome = await db.transaction(async (tx) => {
         const stored = await findRefreshToken(tx, body.refreshToken);
+        if (stored && (await findInstall(tx, stored.installId))?.revoked) return { kind: 'revoked' as const };
         if (!stored || stored.revokedAt !== null) return { kind: 'invalid' as const };
         if (stored.rotatedAt !== null) {
           // Reuse of a rotated token: someone holds a copy. Revoke the whole family (committed with this transaction).
@@ -148,6 +149,12 @@ export function registerAuthRoutes(app: FastifyInstance, options: AuthRouteOptio
           );
         case 'expired':
           throw new ApiError(401, 'token_expired', 'The session has expired; sign in again.');
+        case 'revoked':
+          throw new ApiError(
+            401,
+            'install_revoked',
+            'This install was revoked by an administrator; its sessions have ended. Ask an administrator to enrol it again.',
+          );
         case 'ok':
           return await session(
             outcome.user,

@@ -3,12 +3,33 @@ import { BRANCH_IDS, USER_IDS } from '@emdad/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseOptions } from '../db/index.ts';
 import { createSyncServer, type SyncServer } from '../server.ts';
-import { backends, bearer, login, manualClock, newCase, push } from '../test-support.ts';
+import { backends, bearer, login, manualClock, newCase, push, pushTo } from '../test-support.ts';
+
+function missionDoc(userId: string) {
+  const at = new Date(Date.UTC(2026, 10, 23, 9, 0)).toISOString();
+  return {
+    id: `mis-${crypto.randomUUID()}`,
+    title: 'Site visit',
+    status: 'draft',
+    createdBy: userId,
+    assigneeId: userId,
+    place: 'Vanak Square',
+    caseIds: [],
+    windowStart: null,
+    windowEnd: null,
+    approvedBy: null,
+    approvedAt: null,
+    reportActivities: [],
+    revisitReason: null,
+    createdAt: at,
+    updatedAt: at,
+  };
+}
 
 /** A minimal SSE reader over fetch streaming, as the clients use (Bearer header, no EventSource). */
-async function openStream(baseUrl: string, session: AuthSession) {
+async function openStream(baseUrl: string, session: AuthSession, collection = 'cases') {
   const controller = new AbortController();
-  const response = await fetch(`${baseUrl}/api/replication/cases/stream`, {
+  const response = await fetch(`${baseUrl}/api/replication/${collection}/stream`, {
     headers: bearer(session),
     signal: controller.signal,
   });
@@ -207,6 +228,74 @@ describe.each(backends().map((b) => [b.name, b] as const))(
         }
       },
     );
+
+    it.skipIf(backend.name !== 'postgres')(
+      'fans a change of another collection (missions) out to a second instance, only to those in scope',
+      async () => {
+        const second = await createSyncServer({ database, now: clock.now });
+        try {
+          const secondUrl = await second.app.listen({ port: 0, host: '127.0.0.1' });
+          const tech1 = await login(server.app, 'tech1');
+          const supervisorStream = await openStream(secondUrl, super1, 'missions');
+          const otherTechStream = await openStream(secondUrl, tech2, 'missions');
+          try {
+            expect(await supervisorStream.next()).toEqual({ type: 'RESYNC' });
+            expect(await otherTechStream.next()).toEqual({ type: 'RESYNC' });
+            clock.advance(1000);
+            const mission = missionDoc(USER_IDS.tech1);
+            const result = await pushTo(server.app, tech1, 'missions', [
+              { newDocumentState: { ...mission, _deleted: false }, assumedMasterState: null },
+            ]);
+            expect(result.body).toEqual({ conflicts: [], refused: [] });
+            const change = await supervisorStream.next();
+            expect(change.type === 'changes' && change.documents.map((d) => d.id)).toEqual([mission.id]);
+            // tech2 may not see tech1's mission: the next thing on their stream is a change of their own.
+            clock.advance(1000);
+            const own = missionDoc(USER_IDS.tech2);
+            await pushTo(server.app, tech2, 'missions', [
+              { newDocumentState: { ...own, _deleted: false }, assumedMasterState: null },
+            ]);
+            const next = await otherTechStream.next();
+            expect(next.type === 'changes' && next.documents.map((d) => d.id)).toEqual([own.id]);
+          } finally {
+            supervisorStream.close();
+            otherTechStream.close();
+          }
+        } finally {
+          await second.close();
+        }
+      },
+    );
+
+    it('closes the streams of a revoked install at once, and RESYNCs a user whose scope changed', async () => {
+      const admin = await login(server.app, 'admin1');
+      const lost = await login(server.app, 'tech2');
+      const lostStream = await openStream(baseUrl, lost, 'merchants');
+      const moved = await login(server.app, 'branch1');
+      const movedStream = await openStream(baseUrl, moved, 'merchants');
+      try {
+        expect(await lostStream.next()).toEqual({ type: 'RESYNC' });
+        expect(await movedStream.next()).toEqual({ type: 'RESYNC' });
+        const revoke = await server.app.inject({
+          method: 'POST',
+          url: `/api/admin/installs/${lost.install.id}/revoke`,
+          headers: bearer(admin),
+        });
+        expect(revoke.statusCode).toBe(200);
+        await expect(lostStream.next()).rejects.toThrow('the stream ended');
+        const scope = await server.app.inject({
+          method: 'POST',
+          url: `/api/admin/users/${USER_IDS.branch1}/scope`,
+          headers: bearer(admin),
+          payload: { branchId: BRANCH_IDS.tehranVanak },
+        });
+        expect(scope.statusCode).toBe(200);
+        expect(await movedStream.next()).toEqual({ type: 'RESYNC' });
+      } finally {
+        lostStream.close();
+        movedStream.close();
+      }
+    });
   },
 );
 
