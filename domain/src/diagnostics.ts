@@ -12,9 +12,9 @@ export type Verdict = 'healthy' | 'degraded' | 'faulty' | 'incomplete';
 
 /** Stable diagnostic error codes. Extend, never renumber or reuse. */
 export const DIAGNOSTIC_ERROR_CODES = {
-  'DIAG-LINK-001': 'No answer from the device (no ACK within the protocol timeout)',
+  'DIAG-LINK-001': 'No answer from the device (no ACK, or no reply after ACK, within the protocol timeout) while its port is present',
   'DIAG-LINK-002': 'Repeated checksum errors on the link (CRC/LRC)',
-  'DIAG-LINK-003': 'Device stopped answering mid-command (unplugged or powered off)',
+  'DIAG-LINK-003': 'The port went away mid-command (cable or USB adapter unplugged)',
   'DIAG-LINK-004': 'Protocol not recognised on this port',
   'DIAG-PORT-001': 'Port busy: another program holds it',
   'DIAG-PORT-002': 'Permission denied opening the port',
