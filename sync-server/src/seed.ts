@@ -18,6 +18,22 @@ import { lockCollection, nextStamp } from './replication/clock.ts';
 import { deriveScopeColumns } from './replication/rules.ts';
 import type { CollectionName } from '@emdad/domain/model/index';
 
+/** JSON with object keys sorted at every level (and undefined fields dropped). */
+function canonical(value: unknown): string {
+  const sort = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sort)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v)
+              .filter(([, x]) => x !== undefined)
+              .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+              .map(([k, x]) => [k, sort(x)]),
+          )
+        : v;
+  return JSON.stringify(sort(value));
+}
+
 /** Seeded documents carry a fixed edit time so an unchanged fixture is an unchanged document. */
 const SEED_TIME = '2026-01-01T00:00:00.000Z';
 
@@ -32,6 +48,8 @@ export async function writeServerDocuments(
   tx: Queryable,
   collection: Exclude<CollectionName, 'cases'>,
   docs: readonly SeedDoc[],
+  /** 'missing': only documents not stored yet (fixtures must never undo what users changed since). */
+  mode: 'upsert' | 'missing' = 'upsert',
 ): Promise<void> {
   await lockCollection(tx, collection);
   const existing = new Map(
@@ -41,16 +59,21 @@ export async function writeServerDocuments(
       ])
     ).map((r) => [r.id, r.doc]),
   );
-  const changed = docs.filter((doc) => {
-    const stored = existing.get(doc.id);
-    if (!stored) return true;
-    const { serverUpdatedAt: _s, ...content } = stored;
-    return JSON.stringify(content) !== JSON.stringify(JSON.parse(JSON.stringify(doc)));
-  });
+  const changed: { doc: SeedDoc; columns: Awaited<ReturnType<typeof deriveScopeColumns>> }[] = [];
+  for (const doc of docs) {
+    const columns = await deriveScopeColumns(tx, collection, doc);
+    const previous = existing.get(doc.id);
+    if (previous && mode === 'missing') continue;
+    if (previous) {
+      const { serverUpdatedAt: _s, ...content } = previous;
+      // JSONB reorders keys: compare canonical forms, not strings.
+      if (canonical(content) === canonical({ ...doc, ...columns.serverFields })) continue;
+    }
+    changed.push({ doc, columns });
+  }
   if (changed.length === 0) return;
   const stamp = await nextStamp(tx, collection, Date.now());
-  for (const doc of changed) {
-    const columns = await deriveScopeColumns(tx, collection, doc);
+  for (const { doc, columns } of changed) {
     const stored = { ...doc, ...columns.serverFields };
     await tx.query(
       `INSERT INTO documents (collection, id, doc, server_updated_at, deleted, owner_id, creator_id, region_id, branch_id, case_id, published)
@@ -154,6 +177,7 @@ export async function seedDemoData(db: Db): Promise<void> {
       tx,
       'merchants',
       merchants.map((m) => ({ ...m, address: null, customFields: {}, updatedAt: SEED_TIME })),
+      'missing',
     );
     await writeServerDocuments(
       tx,
@@ -166,6 +190,7 @@ export async function seedDemoData(db: Db): Promise<void> {
         replacementSerial: null,
         updatedAt: SEED_TIME,
       })),
+      'missing',
     );
     await writeServerDocuments(tx, 'kb_articles', kbArticles as unknown as SeedDoc[]);
     await writeServerDocuments(tx, 'reference', referenceDocuments());
