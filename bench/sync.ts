@@ -101,7 +101,7 @@ async function main() {
       await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
     }
     const result = await page.evaluate(
-      (config) => (window as unknown as { runBench: (c: unknown) => Promise<{ raw: { docs: number; ms: number[] }; storageCalls: Record<string, { calls: number; ms: number; rows: number }>; replay: { rows: number; ms: number; stores: string[] }; pull: { docs: number; ms: number }; push: { docs: number; acknowledged: number; ms: number }; fetchOnly: { docs: number; ms: number } }> }).runBench(config),
+      (config) => (window as unknown as { runBench: (c: unknown) => Promise<{ raw: { docs: number; ms: number[] }; storageCalls: Record<string, { calls: number; ms: number; rows: number }>; replay: { rows: number; ms: number; stores: string[] }; pullOnly: { docs: number; ms: number }; pull: { docs: number; ms: number }; push: { docs: number; acknowledged: number; ms: number }; fetchOnly: { docs: number; ms: number } }> }).runBench(config),
       { profile: Boolean(profileBase), username: 'admin1', password: password('admin1'), pushUsername: 'branch2', pushPassword: password('branch2'), pushCount: PUSH_DOCS, pushTemplate },
     );
     if (result.pull.docs !== PULL_DOCS || result.raw.docs !== PULL_DOCS) throw new Error(`pulled ${result.pull.docs}, raw ${result.raw.docs}, expected ${PULL_DOCS}`);
@@ -129,6 +129,12 @@ async function main() {
         pullToReplayRatio: Number((pullDocsPerSecond / rate(result.pull.docs, result.replay.ms)).toFixed(3)),
         dexieStores: result.replay.stores,
         note: 'the exact rows RxDB stored for the pull (cases + replication meta, with their indexes) written again as plain Dexie bulkPuts: the storage floor of what RxDB writes, without RxDB',
+      },
+      pullOnlyReplicationWhatIf: {
+        docs: result.pullOnly.docs,
+        docsPerSecond: rate(result.pullOnly.docs, result.pullOnly.ms),
+        ratioToRaw: Number((rate(result.pullOnly.docs, result.pullOnly.ms) / rawDocsPerSecond).toFixed(3)),
+        note: 'not the app: the same pages through an RxDB replication without push, which stores no replication meta rows (what a pull-only collection for server data would cost)',
       },
       initialPullStorageCalls: {
         note: 'time inside the storage calls RxDB made during the pull, per storage instance (calls overlap, so shares can add up to more than 1); replicationMeta is the replication protocol\'s copy of each document\'s last known server state',

@@ -5,9 +5,10 @@
  * - push: offline-created cases pushed by the replication client until the server acknowledged all.
  */
 import Dexie from 'dexie';
-import { API_ROUTES, PULL_BATCH_MAX, formatTrackingCode, jalaliYearOf, newId, type AuthSession, type CaseDoc, type PullResponse } from '@emdad/domain';
+import { API_ROUTES, PULL_BATCH_MAX, formatTrackingCode, jalaliYearOf, newId, type AuthSession, type CaseDoc, type PullResponse, type ReplicationCheckpoint } from '@emdad/domain';
 import { openUserDatabase } from '@emdad/renderer/db/database';
 import { startCaseReplication } from '@emdad/renderer/sync/case-replication';
+import { replicateRxCollection } from 'rxdb/plugins/replication';
 import { timedDefaultStorage, type CallTiming } from './storage-timing.ts';
 
 interface BenchConfig {
@@ -99,6 +100,40 @@ async function replayAsRawBulkPuts(tables: WrittenTable[]): Promise<{ rows: numb
   return { rows: tables.reduce((n, t) => n + t.rows.length, 0), ms, stores: tables.map((t) => t.stores) };
 }
 
+/**
+ * Not the app's path, a what-if for the report: the same pages through an RxDB replication that
+ * only pulls. RxDB then keeps no per-document copy of the server state (no replication meta rows),
+ * which is what a design with a pull-only collection for server data would write.
+ */
+async function pullOnlyReplication(session: AuthSession): Promise<{ docs: number; ms: number }> {
+  const db = await openUserDatabase(session.user.id, undefined, `bench-pullonly-${newId().replace(/-/g, '').slice(-16)}`);
+  const start = performance.now();
+  const state = replicateRxCollection<CaseDoc, ReplicationCheckpoint>({
+    collection: db.cases,
+    replicationIdentifier: `bench-pull-only-${newId()}`,
+    live: false,
+    pull: {
+      batchSize: PULL_BATCH_MAX,
+      handler: async (checkpoint, batchSize) => {
+        const params = new URLSearchParams({ limit: String(batchSize) });
+        if (checkpoint) {
+          params.set('serverUpdatedAt', String(checkpoint.serverUpdatedAt));
+          params.set('id', checkpoint.id);
+        }
+        const res = await fetch(`${API_ROUTES.replicationPull.replace(':collection', 'cases')}?${params}`, { headers: { authorization: `Bearer ${session.accessToken}` } });
+        const page = (await res.json()) as PullResponse<CaseDoc>;
+        return { documents: page.documents, checkpoint: page.checkpoint ?? checkpoint ?? undefined };
+      },
+    },
+  });
+  await state.awaitInitialReplication();
+  const ms = performance.now() - start;
+  const docs = await db.cases.count().exec();
+  await state.cancel();
+  await db.close();
+  return { docs, ms };
+}
+
 function authFor(session: AuthSession) {
   return { getAccessToken: async () => session.accessToken, refresh: async () => false };
 }
@@ -132,6 +167,7 @@ async function runBench(config: BenchConfig) {
   await db.close();
   rawMs.push(await rawBulkPut(docs));
   const replayMs = await replayAsRawBulkPuts(written);
+  const pullOnlyMs = await pullOnlyReplication(session);
 
   // 3. Push of offline-created cases.
   const pushSession = await login(config.pushUsername, config.pushPassword);
@@ -160,6 +196,7 @@ async function runBench(config: BenchConfig) {
     raw: { docs: docs.length, ms: rawMs },
     storageCalls,
     replay: replayMs,
+    pullOnly: pullOnlyMs,
     fetchOnly: { docs: docs.length, ms: fetchMs },
     pull: { docs: pulled, ms: pullMs },
     push: { docs: config.pushCount, acknowledged, ms: pushMs },
