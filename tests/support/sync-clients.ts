@@ -3,11 +3,11 @@
  * Node, on fake-indexeddb, for cross-package integration tests. A client's network can be cut.
  */
 import { indexedDB, IDBKeyRange } from 'fake-indexeddb';
-import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { API_ROUTES, newId, type AuthSession, type RefusedWrite } from '@emdad/domain';
 import { demoUsers } from '@emdad/fixtures';
 import { createSyncServer, type SyncServer, type SyncServerOptions } from '@emdad/sync-server/server';
 import { openUserDatabase, type UserDatabase } from '@emdad/renderer/db/database';
+import { getRxStorageDexieFastRead } from '@emdad/renderer/db/dexie-storage';
 import { startCaseReplication, type CaseReplication } from '@emdad/renderer/sync/case-replication';
 import { createDatabase } from './postgres.ts';
 
@@ -73,7 +73,8 @@ export async function startClient(url: string, username: string): Promise<SyncCl
     if (!online) throw new TypeError('fetch failed (network cut by test)');
     return fetch(input, init);
   };
-  const storage = getRxStorageDexie({ indexedDB, IDBKeyRange });
+  // The app's own storage (renderer/src/db/dexie-storage.ts), on fake-indexeddb.
+  const storage = getRxStorageDexieFastRead({ indexedDB, IDBKeyRange });
   const db = await openUserDatabase(session.user.id, storage, `it-${username}-${newId().slice(-12).replace(/-/g, '')}`);
   const refused: RefusedWrite[] = [];
   const replication = startCaseReplication({
