@@ -193,6 +193,22 @@ CREATE TABLE scope_changes (
 CREATE INDEX scope_changes_user_idx ON scope_changes (user_id, collection, stamp);
 `,
   },
+  {
+    version: 3,
+    name: 'scope moves of documents',
+    sql: `
+-- A document whose own change moved it out of some readers' scope (a case reassigned, a merchant
+-- moved to another branch): its scope columns before the change, at the change's stamp. Whoever could
+-- read the old columns and cannot read the document now gets a tombstone at (stamp, id).
+CREATE TABLE scope_moves (
+  collection TEXT NOT NULL,
+  doc_id TEXT COLLATE "C" NOT NULL,
+  stamp BIGINT NOT NULL,
+  previous JSONB NOT NULL,
+  PRIMARY KEY (collection, stamp, doc_id)
+);
+`,
+  },
 ];
 
 export async function runMigrations(

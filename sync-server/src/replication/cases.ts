@@ -27,6 +27,7 @@ import type { PushContext } from './documents.ts';
 import { parsePushBody, type PushRowInput } from './push-body.ts';
 import { caseScopeSql, SqlParams, type Scope } from './scope.ts';
 import { mergePage, scopeChangeRows, type VirtualRowSource } from './scope-changes.ts';
+import { mergeSorted, moveTombstones, recordScopeMove } from './scope-moves.ts';
 
 export { parsePushBody };
 
@@ -81,7 +82,11 @@ export async function pullCases(
     key: ReplicationCheckpoint;
     doc: WireDoc<CaseDoc>;
   }[];
-  return mergePage(ordinary, owed, size, checkpoint);
+  const moved = (await moveTombstones(db, 'cases', scope, { after: checkpoint, limit: size })) as unknown as {
+    key: ReplicationCheckpoint;
+    doc: WireDoc<CaseDoc>;
+  }[];
+  return mergePage(ordinary, mergeSorted(owed, moved).slice(0, size), size, checkpoint);
 }
 
 export async function getCase(db: Queryable, scope: Scope, id: string): Promise<WireDoc<CaseDoc> | null> {
@@ -104,7 +109,12 @@ export async function casesWithStamp(
     `SELECT doc, server_updated_at, deleted FROM cases WHERE server_updated_at = $1 AND ${caseScopeSql(scope, p)} ORDER BY id`,
     p.values,
   );
-  return rows.map(toWireDoc);
+  const visible = rows.map((row) => ({
+    key: { serverUpdatedAt: stamp, id: String((row.doc as CaseDoc).id) },
+    doc: toWireDoc(row),
+  }));
+  const moved = (await moveTombstones(db, 'cases', scope, { stamp })) as unknown as typeof visible;
+  return mergeSorted(visible, moved).map((r) => r.doc);
 }
 
 /** The document without `_deleted` and RxDB's other `_` fields: what the schema describes. */
@@ -331,6 +341,15 @@ export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]):
             stored.assigneeId,
           ],
         );
+        if (master)
+          await recordScopeMove(
+            tx,
+            'cases',
+            stored.id,
+            serverStamp,
+            { branch_id: master.branchId, created_by: master.createdBy, assignee_id: master.assigneeId },
+            { branch_id: stored.branchId, created_by: stored.createdBy, assignee_id: stored.assigneeId },
+          );
         await recordAudit(tx, {
           at,
           actor: ctx.actor,

@@ -21,6 +21,7 @@ import { lockCollection, stampTaker } from './clock.ts';
 import { Refusal, checkDocumentWrite, deriveScopeColumns } from './rules.ts';
 import { documentScopeSql, SqlParams, type Scope } from './scope.ts';
 import { mergePage, scopeChangeRows, type VirtualRowSource } from './scope-changes.ts';
+import { mergeSorted, moveTombstones, recordScopeMove, type ScopeColumnValues } from './scope-moves.ts';
 import type { PushRowInput } from './push-body.ts';
 
 export type DocumentCollection = Exclude<CollectionName, 'cases'>;
@@ -60,7 +61,8 @@ export async function pullDocuments(
     return { key: { serverUpdatedAt: doc.serverUpdatedAt as number, id: doc.id }, doc };
   });
   const owed = await scopeChangeRows(db, collection, source(collection), scope, checkpoint, size);
-  const page = mergePage<Doc>(ordinary, owed, size, checkpoint);
+  const moved = await moveTombstones(db, collection, scope, { after: checkpoint, limit: size });
+  const page = mergePage<Doc>(ordinary, mergeSorted(owed, moved).slice(0, size), size, checkpoint);
   return { documents: page.documents as WireDoc<Doc>[], checkpoint: page.checkpoint };
 }
 
@@ -77,7 +79,24 @@ export async function documentsWithStamp(
      WHERE d.collection = $1 AND d.server_updated_at = $2 AND ${documentScopeSql(collection, scope, p)} ORDER BY d.id`,
     p.values,
   );
-  return rows.map(toWireDocument);
+  const visible = rows.map((row) => {
+    const doc = toWireDocument(row);
+    return { key: { serverUpdatedAt: stamp, id: doc.id }, doc };
+  });
+  const moved = await moveTombstones(db, collection, scope, { stamp });
+  return mergeSorted<Doc>(visible, moved).map((r) => r.doc as WireDoc<Doc>);
+}
+
+function columnValues(row: Record<string, unknown>): ScopeColumnValues {
+  const text = (v: unknown) => (v == null ? null : String(v));
+  return {
+    owner_id: text(row.owner_id),
+    creator_id: text(row.creator_id),
+    region_id: text(row.region_id),
+    branch_id: text(row.branch_id),
+    case_id: text(row.case_id),
+    published: row.published !== false,
+  };
 }
 
 function documentOf(wire: Record<string, unknown>): Doc {
@@ -123,17 +142,18 @@ export async function pushDocuments(
     await lockCollection(tx, collection);
     const stamps = stampTaker(tx, collection, ctx.now);
     const ids = [...new Set(rows.map((r) => r.newDocumentState.id))];
-    const masters = new Map<string, { doc: WireDoc<Doc>; visible: boolean }>();
+    const masters = new Map<string, { doc: WireDoc<Doc>; visible: boolean; columns: ScopeColumnValues }>();
     if (ids.length > 0) {
       const p = new SqlParams([collection, ids]);
       const found = await tx.query(
-        `SELECT d.doc, d.server_updated_at, d.deleted, (${documentScopeSql(collection, ctx.scope, p)}) AS visible
+        `SELECT d.doc, d.server_updated_at, d.deleted, d.owner_id, d.creator_id, d.region_id, d.branch_id, d.case_id, d.published,
+           (${documentScopeSql(collection, ctx.scope, p)}) AS visible
          FROM documents d WHERE d.collection = $1 AND d.id = ANY($2::text[]) FOR UPDATE`,
         p.values,
       );
       for (const row of found) {
         const doc = toWireDocument(row);
-        masters.set(doc.id, { doc, visible: row.visible === true });
+        masters.set(doc.id, { doc, visible: row.visible === true, columns: columnValues(row) });
       }
     }
     const conflicts: WireDoc<Doc>[] = [];
@@ -228,6 +248,15 @@ export async function pushDocuments(
           );
         }
         await tx.query('RELEASE SAVEPOINT push_row');
+        const after: ScopeColumnValues = {
+          owner_id: columns.ownerId,
+          creator_id: columns.creatorId,
+          region_id: columns.regionId,
+          branch_id: columns.branchId,
+          case_id: columns.caseId,
+          published: columns.published,
+        };
+        if (master) await recordScopeMove(tx, collection, stored.id, stamp, master.columns, after);
         await recordAudit(tx, {
           at,
           actor: ctx.actor,
@@ -236,7 +265,11 @@ export async function pushDocuments(
           action: pushed._deleted ? 'delete' : master ? 'update' : 'create',
           changes: fieldDiff(masterDoc, stored),
         });
-        masters.set(stored.id, { doc: { ...stored, _deleted: Boolean(pushed._deleted) }, visible: true });
+        masters.set(stored.id, {
+          doc: { ...stored, _deleted: Boolean(pushed._deleted) },
+          visible: true,
+          columns: after,
+        });
       } catch (error) {
         if (!(error instanceof Refusal)) throw error;
         refused.push({ id: pushed.id, code: error.code, message: error.message });

@@ -582,6 +582,55 @@ describe.each(backends().map((b) => [b.name, b] as const))('collections on %s', 
     });
   });
 
+  describe('a document leaving a reader’s scope by its own change', () => {
+    it('a case reassigned to another technician leaves the first one’s device at the next pull', async () => {
+      const doc = newCase(s.tech1, { assigneeId: USER_IDS.tech1 });
+      expect(
+        (await push(server.app, s.tech1, [{ newDocumentState: doc, assumedMasterState: null }])).body.refused,
+      ).toEqual([]);
+      const tech1Before = await pullCollection(server.app, s.tech1, 'cases');
+      const tech3Before = await pullCollection(server.app, s.tech3, 'cases');
+      expect(tech1Before.documents.map((d) => d.id)).toContain(doc.id);
+      // Reassigned by a supervisor: tech3 receives it; tech1 keeps it as its creator.
+      expect(await edit('super1', 'cases', doc.id, { assigneeId: USER_IDS.tech3 })).toBe('accepted');
+      const tech3After = await pullCollection(server.app, s.tech3, 'cases', tech3Before.checkpoint);
+      expect(tech3After.documents.map((d) => d.id)).toEqual([doc.id]);
+      const tech1After = await pullCollection(server.app, s.tech1, 'cases', tech1Before.checkpoint);
+      expect(tech1After.documents.find((d) => d.id === doc.id)?._deleted).toBe(false);
+
+      // A case branch staff filed for their branch, reassigned away from tech3: tech3 loses it.
+      const filed = newCase(s.branch1, { assigneeId: USER_IDS.tech3 });
+      expect(
+        (await push(server.app, s.branch1, [{ newDocumentState: filed, assumedMasterState: null }])).body
+          .refused,
+      ).toEqual([]);
+      const tech3Held = await pullCollection(server.app, s.tech3, 'cases', tech3After.checkpoint);
+      expect(tech3Held.documents.map((d) => d.id)).toEqual([filed.id]);
+      expect(await edit('super1', 'cases', filed.id, { assigneeId: USER_IDS.tech1 })).toBe('accepted');
+      const tech3Lost = await pullCollection(server.app, s.tech3, 'cases', tech3Held.checkpoint);
+      expect(tech3Lost.documents).toEqual([
+        { id: filed.id, serverUpdatedAt: expect.any(Number), _deleted: true },
+      ]);
+      const tech1Gained = await pullCollection(server.app, s.tech1, 'cases', tech1After.checkpoint);
+      expect(tech1Gained.documents.map((d) => [d.id, d._deleted])).toContainEqual([filed.id, false]);
+    });
+
+    it('a merchant moved to another branch leaves the old branch’s devices', async () => {
+      const id = 'mer-012';
+      const before = await pullCollection(server.app, s.branch1, 'merchants');
+      expect(before.documents.map((d) => d.id)).toContain(id);
+      expect(
+        await edit('admin1', 'merchants', id, {
+          branchId: 'br-isfahan-chaharbagh',
+          regionId: REGION_IDS.isfahan,
+        }),
+      ).toBe('accepted');
+      const after = await pullCollection(server.app, s.branch1, 'merchants', before.checkpoint);
+      expect(after.documents).toEqual([{ id, serverUpdatedAt: expect.any(Number), _deleted: true }]);
+      // Its equipment follows when next written (region and branch are copied from the merchant).
+    });
+  });
+
   describe('installs', () => {
     it('lists installs; revoking stops access and refresh tokens at once and reports what was not synced', async () => {
       const installId = `install-lost-${randomUUID().slice(0, 8)}`;
