@@ -9,8 +9,14 @@ const ourPackages = ['domain', 'device-drivers', 'sync-server', 'renderer', 'ele
 /** Patterns forbidding both the workspace package name and a relative path into the folder. */
 function forbid(...layers) {
   return layers.flatMap((layer) => [
-    { group: [`@emdad/${layer}`, `@emdad/${layer}/*`], message: `This layer must not import ${layer} (see DEVELOPERS.md, architecture).` },
-    { group: [`**/${layer}/src/**`, `../../${layer}/**`, `../${layer}/**`], message: `This layer must not import ${layer} (see DEVELOPERS.md, architecture).` },
+    {
+      group: [`@emdad/${layer}`, `@emdad/${layer}/*`],
+      message: `This layer must not import ${layer} (see DEVELOPERS.md, architecture).`,
+    },
+    {
+      group: [`**/${layer}/src/**`, `../../${layer}/**`, `../${layer}/**`],
+      message: `This layer must not import ${layer} (see DEVELOPERS.md, architecture).`,
+    },
   ]);
 }
 const restrict = (...layers) => ({
@@ -26,7 +32,10 @@ export default tseslint.config(
   {
     languageOptions: { globals: { ...globals.node }, ecmaVersion: 2023, sourceType: 'module' },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
     },
@@ -36,7 +45,11 @@ export default tseslint.config(
     files: ['renderer/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
     plugins: { 'react-hooks': reactHooks },
-    rules: { ...restrict('electron', 'device-drivers', 'sync-server'), 'react-hooks/rules-of-hooks': 'error', 'react-hooks/exhaustive-deps': 'error' },
+    rules: {
+      ...restrict('electron', 'device-drivers', 'sync-server'),
+      'react-hooks/rules-of-hooks': 'error',
+      'react-hooks/exhaustive-deps': 'error',
+    },
   },
   { files: ['device-drivers/**/*.ts'], rules: restrict('renderer', 'electron', 'sync-server') },
   { files: ['sync-server/**/*.ts'], rules: restrict('renderer', 'electron', 'device-drivers') },

@@ -22,8 +22,21 @@ if (!('groupBy' in Map)) {
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'domain', include: ['domain/src/**/*.test.ts', 'fixtures/src/**/*.test.ts'], environment: 'node' } },
-      { test: { name: 'device-drivers', include: ['device-drivers/src/**/*.test.ts'], environment: 'node', testTimeout: 30_000 } },
+      {
+        test: {
+          name: 'domain',
+          include: ['domain/src/**/*.test.ts', 'fixtures/src/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'device-drivers',
+          include: ['device-drivers/src/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 30_000,
+        },
+      },
       {
         test: {
           name: 'sync-server',
@@ -34,9 +47,23 @@ export default defineConfig({
           globalSetup: ['tests/support/global-postgres.ts'],
         },
       },
-      { test: { name: 'renderer', include: ['renderer/src/**/*.test.ts'], environment: 'node', testTimeout: 30_000 } },
+      {
+        test: {
+          name: 'renderer',
+          include: ['renderer/src/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 30_000,
+        },
+      },
       { test: { name: 'electron', include: ['electron/src/**/*.test.ts'], environment: 'node' } },
-      { test: { name: 'lint', include: ['tests/lint/**/*.test.ts'], environment: 'node', testTimeout: 60_000 } },
+      {
+        test: {
+          name: 'lint',
+          include: ['tests/lint/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+        },
+      },
       {
         test: {
           name: 'integration',

@@ -15,7 +15,10 @@ export const CHROMIUM_ARGS = [
 ];
 
 export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+  });
 }
 
 export function writeResult(name: string, result: { ratio: number } & Record<string, unknown>): void {
@@ -24,7 +27,12 @@ export function writeResult(name: string, result: { ratio: number } & Record<str
   const body = {
     ...result,
     measuredAt: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? null,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
   };
   writeFileSync(file, JSON.stringify(body, null, 2) + '\n');
   console.log(`wrote ${file}`);

@@ -31,13 +31,18 @@ export function ensureDebianPackages({ required = DEBIAN_PACKAGES } = {}) {
   const isRoot = process.getuid?.() === 0;
   const hasApt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
   if (!isRoot || !hasApt) {
-    console.error(`Missing Debian packages; install them first: sudo apt-get install -y ${missing.join(' ')}`);
+    console.error(
+      `Missing Debian packages; install them first: sudo apt-get install -y ${missing.join(' ')}`,
+    );
     return false;
   }
   console.log(`Installing Debian packages: ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    stdio: 'inherit',
+    env,
+  });
   const still = missingDebianPackages().filter((p) => required.includes(p));
   if (still.length) {
     console.error(`These Debian packages are still missing after apt-get: ${still.join(' ')}`);

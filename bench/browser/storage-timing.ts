@@ -16,15 +16,22 @@ export interface CallTiming {
 
 const TIMED_METHODS = ['bulkWrite', 'findDocumentsById', 'query', 'count'] as const;
 
-export function timedDefaultStorage(): { storage: AnyRxStorage; timings: Record<string, CallTiming>; reset(): void } {
+export function timedDefaultStorage(): {
+  storage: AnyRxStorage;
+  timings: Record<string, CallTiming>;
+  reset(): void;
+} {
   const base = defaultStorage() as RxStorage<unknown, unknown>;
   const timings: Record<string, CallTiming> = {};
   const storage = {
     name: base.name,
     rxdbVersion: base.rxdbVersion,
-    async createStorageInstance<T>(params: RxStorageInstanceCreationParams<T, unknown>): Promise<RxStorageInstance<T, unknown, unknown>> {
+    async createStorageInstance<T>(
+      params: RxStorageInstanceCreationParams<T, unknown>,
+    ): Promise<RxStorageInstance<T, unknown, unknown>> {
       const instance = await base.createStorageInstance(params);
-      const label = params.schema.title === 'RxReplicationProtocolMetaData' ? 'replicationMeta' : params.collectionName;
+      const label =
+        params.schema.title === 'RxReplicationProtocolMetaData' ? 'replicationMeta' : params.collectionName;
       const methods = instance as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
       for (const method of TIMED_METHODS) {
         const original = methods[method]!.bind(instance);

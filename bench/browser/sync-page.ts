@@ -5,7 +5,17 @@
  * - push: offline-created cases pushed by the replication client until the server acknowledged all.
  */
 import Dexie from 'dexie';
-import { API_ROUTES, PULL_BATCH_MAX, formatTrackingCode, jalaliYearOf, newId, type AuthSession, type CaseDoc, type PullResponse, type ReplicationCheckpoint } from '@emdad/domain';
+import {
+  API_ROUTES,
+  PULL_BATCH_MAX,
+  formatTrackingCode,
+  jalaliYearOf,
+  newId,
+  type AuthSession,
+  type CaseDoc,
+  type PullResponse,
+  type ReplicationCheckpoint,
+} from '@emdad/domain';
 import { openUserDatabase } from '@emdad/renderer/db/database';
 import { startCaseReplication } from '@emdad/renderer/sync/case-replication';
 import { replicateRxCollection } from 'rxdb/plugins/replication';
@@ -41,7 +51,9 @@ async function pullAll(token: string): Promise<CaseDoc[]> {
       params.set('serverUpdatedAt', String(checkpoint.serverUpdatedAt));
       params.set('id', checkpoint.id);
     }
-    const res = await fetch(`${API_ROUTES.replicationPull.replace(':collection', 'cases')}?${params}`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${API_ROUTES.replicationPull.replace(':collection', 'cases')}?${params}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     const page = (await res.json()) as PullResponse<CaseDoc>;
     docs.push(...page.documents);
     if (page.documents.length === 0 || !page.checkpoint) return docs;
@@ -72,20 +84,27 @@ interface WrittenTable {
  */
 async function rowsRxdbWrote(databaseName: string): Promise<WrittenTable[]> {
   const prefix = `rxdb-dexie-${databaseName}--`;
-  const names = (await indexedDB.databases()).map((d) => d.name ?? '').filter((n) => n.startsWith(prefix) && !n.includes('_rxdb_internal'));
+  const names = (await indexedDB.databases())
+    .map((d) => d.name ?? '')
+    .filter((n) => n.startsWith(prefix) && !n.includes('_rxdb_internal'));
   const tables: WrittenTable[] = [];
   for (const name of names) {
     const existing = new Dexie(name);
     await existing.open();
     const docs = existing.table('docs');
-    tables.push({ stores: [docs.schema.primKey.src, ...docs.schema.indexes.map((i) => i.src)].join(','), rows: await docs.toArray() });
+    tables.push({
+      stores: [docs.schema.primKey.src, ...docs.schema.indexes.map((i) => i.src)].join(','),
+      rows: await docs.toArray(),
+    });
     existing.close();
   }
   return tables;
 }
 
 /** Those rows written again as plain Dexie bulkPuts, one table after the other: RxDB's write volume with no RxDB. */
-async function replayAsRawBulkPuts(tables: WrittenTable[]): Promise<{ rows: number; ms: number; stores: string[] }> {
+async function replayAsRawBulkPuts(
+  tables: WrittenTable[],
+): Promise<{ rows: number; ms: number; stores: string[] }> {
   let ms = 0;
   for (const table of tables) {
     const replay = new Dexie(`replay-${newId()}`);
@@ -106,7 +125,11 @@ async function replayAsRawBulkPuts(tables: WrittenTable[]): Promise<{ rows: numb
  * which is what a design with a pull-only collection for server data would write.
  */
 async function pullOnlyReplication(session: AuthSession): Promise<{ docs: number; ms: number }> {
-  const db = await openUserDatabase(session.user.id, undefined, `bench-pullonly-${newId().replace(/-/g, '').slice(-16)}`);
+  const db = await openUserDatabase(
+    session.user.id,
+    undefined,
+    `bench-pullonly-${newId().replace(/-/g, '').slice(-16)}`,
+  );
   const start = performance.now();
   const state = replicateRxCollection<CaseDoc, ReplicationCheckpoint>({
     collection: db.cases,
@@ -120,7 +143,9 @@ async function pullOnlyReplication(session: AuthSession): Promise<{ docs: number
           params.set('serverUpdatedAt', String(checkpoint.serverUpdatedAt));
           params.set('id', checkpoint.id);
         }
-        const res = await fetch(`${API_ROUTES.replicationPull.replace(':collection', 'cases')}?${params}`, { headers: { authorization: `Bearer ${session.accessToken}` } });
+        const res = await fetch(`${API_ROUTES.replicationPull.replace(':collection', 'cases')}?${params}`, {
+          headers: { authorization: `Bearer ${session.accessToken}` },
+        });
         const page = (await res.json()) as PullResponse<CaseDoc>;
         return { documents: page.documents, checkpoint: page.checkpoint ?? checkpoint ?? undefined };
       },
@@ -151,11 +176,19 @@ async function runBench(config: BenchConfig) {
 
   // 2. Initial pull into a fresh RxDB through the replication client, on the app's storage.
   const timed = timedDefaultStorage();
-  const db = await openUserDatabase(session.user.id, timed.storage, `bench-pull-${newId().replace(/-/g, '').slice(-16)}`);
+  const db = await openUserDatabase(
+    session.user.id,
+    timed.storage,
+    `bench-pull-${newId().replace(/-/g, '').slice(-16)}`,
+  );
   timed.reset();
   if (config.profile) console.profile('pull');
   const pullStart = performance.now();
-  const replication = startCaseReplication({ collection: db.cases, serverUrl: location.origin, auth: authFor(session) });
+  const replication = startCaseReplication({
+    collection: db.cases,
+    serverUrl: location.origin,
+    auth: authFor(session),
+  });
   await replication.awaitInSync();
   const pullMs = performance.now() - pullStart;
   if (config.profile) console.profileEnd('pull');
@@ -171,7 +204,11 @@ async function runBench(config: BenchConfig) {
 
   // 3. Push of offline-created cases.
   const pushSession = await login(config.pushUsername, config.pushPassword);
-  const pushDb = await openUserDatabase(pushSession.user.id, undefined, `bench-push-${newId().replace(/-/g, '').slice(-16)}`);
+  const pushDb = await openUserDatabase(
+    pushSession.user.id,
+    undefined,
+    `bench-push-${newId().replace(/-/g, '').slice(-16)}`,
+  );
   const now = new Date().toISOString();
   const offline: CaseDoc[] = Array.from({ length: config.pushCount }, (_, i) => ({
     ...config.pushTemplate,
@@ -184,11 +221,17 @@ async function runBench(config: BenchConfig) {
   await pushDb.cases.bulkInsert(offline);
   if (config.profile) console.profile('push');
   const pushStart = performance.now();
-  const pushReplication = startCaseReplication({ collection: pushDb.cases, serverUrl: location.origin, auth: authFor(pushSession) });
+  const pushReplication = startCaseReplication({
+    collection: pushDb.cases,
+    serverUrl: location.origin,
+    auth: authFor(pushSession),
+  });
   await pushReplication.awaitInSync();
   const pushMs = performance.now() - pushStart;
   if (config.profile) console.profileEnd('push');
-  const acknowledged = (await pushDb.cases.find().exec()).filter((d) => d.acknowledgedUpdatedAt === d.updatedAt).length;
+  const acknowledged = (await pushDb.cases.find().exec()).filter(
+    (d) => d.acknowledgedUpdatedAt === d.updatedAt,
+  ).length;
   await pushReplication.stop();
   await pushDb.close();
 

@@ -36,7 +36,15 @@ describe('@emdad/device-drivers public surface', () => {
     }
     expect(Object.keys(drivers.DEVICE_SERVICE_ERROR_SENTENCES)).toContain('permission_denied');
     expect(Object.keys(drivers.deviceServiceRequestSchemas)).toEqual(
-      expect.arrayContaining(['listDevices', 'connect', 'identify', 'runSuite', 'cancel', 'disconnect', 'reconnect']),
+      expect.arrayContaining([
+        'listDevices',
+        'connect',
+        'identify',
+        'runSuite',
+        'cancel',
+        'disconnect',
+        'reconnect',
+      ]),
     );
   });
 });

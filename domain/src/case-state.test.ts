@@ -3,13 +3,30 @@ import { CASE_STATUSES, allowedCaseTransitions, transitionCase } from './case-st
 
 describe('case state machine', () => {
   it('accepts the normal life of a case', () => {
-    const path = ['new', 'triaged', 'in_progress', 'pending_customer', 'in_progress', 'resolved', 'closed', 'reopened', 'resolved'];
-    for (let i = 1; i < path.length; i++) expect(transitionCase(path[i - 1]!, path[i]!)).toMatchObject({ ok: true });
+    const path = [
+      'new',
+      'triaged',
+      'in_progress',
+      'pending_customer',
+      'in_progress',
+      'resolved',
+      'closed',
+      'reopened',
+      'resolved',
+    ];
+    for (let i = 1; i < path.length; i++)
+      expect(transitionCase(path[i - 1]!, path[i]!)).toMatchObject({ ok: true });
   });
 
   it('refuses moves out of a closed case except reopening, with the allowed list', () => {
     const result = transitionCase('closed', 'in_progress');
-    expect(result).toEqual({ ok: false, from: 'closed', to: 'in_progress', reason: 'not_allowed', allowed: ['reopened'] });
+    expect(result).toEqual({
+      ok: false,
+      from: 'closed',
+      to: 'in_progress',
+      reason: 'not_allowed',
+      allowed: ['reopened'],
+    });
   });
 
   it('refuses unknown statuses and no-op moves', () => {

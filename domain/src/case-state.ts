@@ -42,7 +42,13 @@ export function allowedCaseTransitions(from: CaseStatus): readonly CaseStatus[] 
 /** Accepts or refuses one status change, with the reason when refused. */
 export function transitionCase(from: string, to: string): TransitionResult {
   if (!isCaseStatus(from) || !isCaseStatus(to)) {
-    return { ok: false, from, to, reason: 'unknown_status', allowed: isCaseStatus(from) ? CASE_TRANSITIONS[from] : [] };
+    return {
+      ok: false,
+      from,
+      to,
+      reason: 'unknown_status',
+      allowed: isCaseStatus(from) ? CASE_TRANSITIONS[from] : [],
+    };
   }
   if (from === to) return { ok: false, from, to, reason: 'same_status', allowed: CASE_TRANSITIONS[from] };
   if (!CASE_TRANSITIONS[from].includes(to)) {

@@ -31,8 +31,18 @@ const base: WireDoc<CaseDoc> = {
 describe('case conflict rule', () => {
   it('keeps fields only the client changed and fields only the server changed', () => {
     const mine = { ...base, description: 'paper jam', updatedAt: '2026-11-23T09:00:00.000Z' };
-    const theirs = { ...base, priority: 'high' as const, serverUpdatedAt: 200, updatedAt: '2026-11-23T08:30:00.000Z', acknowledgedUpdatedAt: '2026-11-23T08:30:00.000Z' };
-    const merged = mergeCaseConflict({ newDocumentState: mine, assumedMasterState: base, realMasterState: theirs });
+    const theirs = {
+      ...base,
+      priority: 'high' as const,
+      serverUpdatedAt: 200,
+      updatedAt: '2026-11-23T08:30:00.000Z',
+      acknowledgedUpdatedAt: '2026-11-23T08:30:00.000Z',
+    };
+    const merged = mergeCaseConflict({
+      newDocumentState: mine,
+      assumedMasterState: base,
+      realMasterState: theirs,
+    });
     expect(merged.description).toBe('paper jam');
     expect(merged.priority).toBe('high');
     expect(merged.serverUpdatedAt).toBe(200);
@@ -40,9 +50,18 @@ describe('case conflict rule', () => {
   });
 
   it('lets the server win a field both changed, and always for server-owned fields', () => {
-    const mine = { ...base, subject: 'mine', serverUpdatedAt: 999, sla: { firstResponseDueAt: 'x', resolutionDueAt: null, state: null } };
+    const mine = {
+      ...base,
+      subject: 'mine',
+      serverUpdatedAt: 999,
+      sla: { firstResponseDueAt: 'x', resolutionDueAt: null, state: null },
+    };
     const theirs = { ...base, subject: 'theirs', serverUpdatedAt: 200 };
-    const merged = mergeCaseConflict({ newDocumentState: mine, assumedMasterState: base, realMasterState: theirs });
+    const merged = mergeCaseConflict({
+      newDocumentState: mine,
+      assumedMasterState: base,
+      realMasterState: theirs,
+    });
     expect(merged.subject).toBe('theirs');
     expect(merged.serverUpdatedAt).toBe(200);
     expect(merged.sla).toBeNull();
@@ -51,7 +70,11 @@ describe('case conflict rule', () => {
   it('does not produce an illegal status move', () => {
     const mine = { ...base, status: 'in_progress' as const };
     const theirs = { ...base, status: 'closed' as const, serverUpdatedAt: 200 };
-    const merged = mergeCaseConflict({ newDocumentState: mine, assumedMasterState: base, realMasterState: theirs });
+    const merged = mergeCaseConflict({
+      newDocumentState: mine,
+      assumedMasterState: base,
+      realMasterState: theirs,
+    });
     expect(merged.status).toBe('closed');
   });
 
@@ -65,16 +88,35 @@ describe('case conflict rule', () => {
 describe('casesEqual fast paths', () => {
   // The rule before the fast paths: a field is unchanged when its JSON (undefined = null) is.
   const reference = (a: Record<string, unknown>, b: Record<string, unknown>) =>
-    Boolean(a._deleted) === Boolean(b._deleted) && Object.keys(base).filter((k) => !['serverUpdatedAt', 'acknowledgedUpdatedAt', 'sla', '_deleted'].includes(k)).every((k) => JSON.stringify(a[k] ?? null) === JSON.stringify(b[k] ?? null));
-  const value = fc.oneof(fc.constant(undefined), fc.constant(null), fc.string({ maxLength: 3 }), fc.integer({ min: -2, max: 2 }), fc.constantFrom(NaN, Infinity, 0, -0), fc.boolean(), fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 2 }), fc.dictionary(fc.constantFrom('a', 'b'), fc.oneof(fc.constant(null), fc.integer({ min: 0, max: 1 }))));
+    Boolean(a._deleted) === Boolean(b._deleted) &&
+    Object.keys(base)
+      .filter((k) => !['serverUpdatedAt', 'acknowledgedUpdatedAt', 'sla', '_deleted'].includes(k))
+      .every((k) => JSON.stringify(a[k] ?? null) === JSON.stringify(b[k] ?? null));
+  const value = fc.oneof(
+    fc.constant(undefined),
+    fc.constant(null),
+    fc.string({ maxLength: 3 }),
+    fc.integer({ min: -2, max: 2 }),
+    fc.constantFrom(NaN, Infinity, 0, -0),
+    fc.boolean(),
+    fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 2 }),
+    fc.dictionary(fc.constantFrom('a', 'b'), fc.oneof(fc.constant(null), fc.integer({ min: 0, max: 1 }))),
+  );
 
   it('answers exactly as comparing the JSON of every client field', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...Object.keys(base).filter((k) => k !== '_deleted')), value, value, (field, x, y) => {
-        const a = { ...base, [field]: x } as unknown as WireDoc<CaseDoc>;
-        const b = { ...base, [field]: y } as unknown as WireDoc<CaseDoc>;
-        expect(casesEqual(a, b)).toBe(reference(a as unknown as Record<string, unknown>, b as unknown as Record<string, unknown>));
-      }),
+      fc.property(
+        fc.constantFrom(...Object.keys(base).filter((k) => k !== '_deleted')),
+        value,
+        value,
+        (field, x, y) => {
+          const a = { ...base, [field]: x } as unknown as WireDoc<CaseDoc>;
+          const b = { ...base, [field]: y } as unknown as WireDoc<CaseDoc>;
+          expect(casesEqual(a, b)).toBe(
+            reference(a as unknown as Record<string, unknown>, b as unknown as Record<string, unknown>),
+          );
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -37,7 +37,9 @@ export function mergeCaseConflict(input: ConflictInput<CaseDoc>): WireDoc<CaseDo
   const theirsRecord = theirs as unknown as Record<string, unknown>;
   let clientChangedSomething = false;
   for (const field of CASE_CLIENT_FIELDS) {
-    const mineChanged = baseRecord ? !same(mineRecord[field], baseRecord[field]) : !same(mineRecord[field], theirsRecord[field]);
+    const mineChanged = baseRecord
+      ? !same(mineRecord[field], baseRecord[field])
+      : !same(mineRecord[field], theirsRecord[field]);
     const theirsChanged = baseRecord ? !same(theirsRecord[field], baseRecord[field]) : true;
     if (mineChanged && !theirsChanged) {
       merged[field] = mineRecord[field];
@@ -60,7 +62,10 @@ export function mergeCaseConflict(input: ConflictInput<CaseDoc>): WireDoc<CaseDo
 }
 
 /** Equality RxDB uses to decide whether fork and master differ: client-visible content only. */
-export function casesEqual(a: Partial<CaseDoc> & { _deleted?: boolean }, b: Partial<CaseDoc> & { _deleted?: boolean }): boolean {
+export function casesEqual(
+  a: Partial<CaseDoc> & { _deleted?: boolean },
+  b: Partial<CaseDoc> & { _deleted?: boolean },
+): boolean {
   if (Boolean(a._deleted) !== Boolean(b._deleted)) return false;
   const ra = a as Record<string, unknown>;
   const rb = b as Record<string, unknown>;

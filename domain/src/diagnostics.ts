@@ -12,7 +12,8 @@ export type Verdict = 'healthy' | 'degraded' | 'faulty' | 'incomplete';
 
 /** Stable diagnostic error codes. Extend, never renumber or reuse. */
 export const DIAGNOSTIC_ERROR_CODES = {
-  'DIAG-LINK-001': 'No answer from the device (no ACK, or no reply after ACK, within the protocol timeout) while its port is present',
+  'DIAG-LINK-001':
+    'No answer from the device (no ACK, or no reply after ACK, within the protocol timeout) while its port is present',
   'DIAG-LINK-002': 'Repeated checksum errors on the link (CRC/LRC)',
   'DIAG-LINK-003': 'The port went away mid-command (cable or USB adapter unplugged)',
   'DIAG-LINK-004': 'Protocol not recognised on this port',

@@ -14,12 +14,20 @@ describe('tracking codes', () => {
   it('formats in phone-friendly groups and parses back', () => {
     const code = formatTrackingCode('K7Q', 1405, 42);
     expect(code).toMatch(/^K7Q-1405-000042-[0-9A-Z]$/);
-    expect(parseTrackingCode(code)).toMatchObject({ ok: true, prefix: 'K7Q', jalaliYear: 1405, sequence: 42 });
+    expect(parseTrackingCode(code)).toMatchObject({
+      ok: true,
+      prefix: 'K7Q',
+      jalaliYear: 1405,
+      sequence: 42,
+    });
   });
 
   it('accepts what people type: lower case, Persian digits, no dashes, look-alike letters', () => {
     const code = formatTrackingCode('K70', 1405, 123456);
-    const persian = code.toLowerCase().replace(/[0-9]/g, (d) => '۰۱۲۳۴۵۶۷۸۹'[Number(d)]!).replaceAll('-', ' ');
+    const persian = code
+      .toLowerCase()
+      .replace(/[0-9]/g, (d) => '۰۱۲۳۴۵۶۷۸۹'[Number(d)]!)
+      .replaceAll('-', ' ');
     expect(parseTrackingCode(persian)).toMatchObject({ ok: true, code });
     expect(normaliseTrackingCode('k7o-1405')).toBe('K701405');
   });
@@ -40,19 +48,28 @@ describe('tracking codes', () => {
   });
 
   const codeArb = fc
-    .tuple(fc.integer({ min: 0, max: TRACKING_ALPHABET.length ** 3 - 1 }), fc.integer({ min: 1300, max: 1500 }), fc.integer({ min: 1, max: 99_999_999 }))
+    .tuple(
+      fc.integer({ min: 0, max: TRACKING_ALPHABET.length ** 3 - 1 }),
+      fc.integer({ min: 1300, max: 1500 }),
+      fc.integer({ min: 1, max: 99_999_999 }),
+    )
     .map(([p, y, s]) => formatTrackingCode(prefixFromNumber(p), y, s).replaceAll('-', ''));
 
   it('detects every single wrong character', () => {
     fc.assert(
-      fc.property(codeArb, fc.nat(), fc.integer({ min: 1, max: TRACKING_ALPHABET.length - 1 }), (flat, posSeed, shift) => {
-        const pos = posSeed % flat.length;
-        const original = TRACKING_ALPHABET.indexOf(flat[pos]!);
-        const replaced = TRACKING_ALPHABET[(original + shift) % TRACKING_ALPHABET.length]!;
-        const broken = flat.slice(0, pos) + replaced + flat.slice(pos + 1);
-        const parsed = parseTrackingCode(broken);
-        expect(parsed.ok).toBe(false);
-      }),
+      fc.property(
+        codeArb,
+        fc.nat(),
+        fc.integer({ min: 1, max: TRACKING_ALPHABET.length - 1 }),
+        (flat, posSeed, shift) => {
+          const pos = posSeed % flat.length;
+          const original = TRACKING_ALPHABET.indexOf(flat[pos]!);
+          const replaced = TRACKING_ALPHABET[(original + shift) % TRACKING_ALPHABET.length]!;
+          const broken = flat.slice(0, pos) + replaced + flat.slice(pos + 1);
+          const parsed = parseTrackingCode(broken);
+          expect(parsed.ok).toBe(false);
+        },
+      ),
       { numRuns: 20_000 },
     );
   });
@@ -74,7 +91,9 @@ describe('tracking codes', () => {
     for (let pos = 0; pos < flat.length; pos++) {
       for (const ch of TRACKING_ALPHABET) {
         if (ch === flat[pos]) continue;
-        expect(parseTrackingCode(flat.slice(0, pos) + ch + flat.slice(pos + 1)).ok, `${pos}:${ch}`).toBe(false);
+        expect(parseTrackingCode(flat.slice(0, pos) + ch + flat.slice(pos + 1)).ok, `${pos}:${ch}`).toBe(
+          false,
+        );
       }
     }
     expect(checkCharacter(flat.slice(0, -1))).toBe(flat.at(-1));

@@ -53,7 +53,8 @@ export function isValidPrefix(prefix: string): boolean {
 
 /** Prefix number n (0 ≤ n < 31³) to its 3-character form; the server hands these out in order. */
 export function prefixFromNumber(n: number): string {
-  if (!Number.isInteger(n) || n < 0 || n >= MODULUS ** TRACKING_PREFIX_LENGTH) throw new RangeError('prefix number out of range');
+  if (!Number.isInteger(n) || n < 0 || n >= MODULUS ** TRACKING_PREFIX_LENGTH)
+    throw new RangeError('prefix number out of range');
   let out = '';
   let rest = n;
   for (let i = 0; i < TRACKING_PREFIX_LENGTH; i++) {
@@ -65,8 +66,10 @@ export function prefixFromNumber(n: number): string {
 
 export function formatTrackingCode(prefix: string, jalaliYear: number, sequence: number): string {
   if (!isValidPrefix(prefix)) throw new RangeError(`invalid install prefix ${prefix}`);
-  if (!Number.isInteger(jalaliYear) || jalaliYear < 1300 || jalaliYear > 9999) throw new RangeError('invalid Jalali year');
-  if (!Number.isSafeInteger(sequence) || sequence < 1) throw new RangeError('sequence must be a positive integer');
+  if (!Number.isInteger(jalaliYear) || jalaliYear < 1300 || jalaliYear > 9999)
+    throw new RangeError('invalid Jalali year');
+  if (!Number.isSafeInteger(sequence) || sequence < 1)
+    throw new RangeError('sequence must be a positive integer');
   const seq = String(sequence).padStart(SEQUENCE_MIN_DIGITS, '0');
   const body = `${prefix}${jalaliYear}${seq}`;
   return `${prefix}-${jalaliYear}-${seq}-${checkCharacter(body)}`;
@@ -84,12 +87,21 @@ export function parseTrackingCode(input: string): TrackingCodeCheck {
   const [, prefix, year, seq, check] = match as unknown as [string, string, string, string, string];
   if (!isValidPrefix(prefix)) return { ok: false, reason: 'format' };
   if (checkCharacter(`${prefix}${year}${seq}`) !== check) return { ok: false, reason: 'check' };
-  return { ok: true, code: `${prefix}-${year}-${seq}-${check}`, prefix, jalaliYear: Number(year), sequence: Number(seq) };
+  return {
+    ok: true,
+    code: `${prefix}-${year}-${seq}-${check}`,
+    prefix,
+    jalaliYear: Number(year),
+    sequence: Number(seq),
+  };
 }
 
 /** The Jalali (Solar Hijri) year of an instant, in Tehran. */
 export function jalaliYearOf(date: Date): number {
-  const parts = new Intl.DateTimeFormat('en-US-u-ca-persian-nu-latn', { year: 'numeric', timeZone: 'Asia/Tehran' }).formatToParts(date);
+  const parts = new Intl.DateTimeFormat('en-US-u-ca-persian-nu-latn', {
+    year: 'numeric',
+    timeZone: 'Asia/Tehran',
+  }).formatToParts(date);
   const year = parts.find((p) => p.type === 'year')?.value;
   return Number(year);
 }

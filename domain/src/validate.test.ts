@@ -24,7 +24,13 @@ const valid = {
 describe('case schema', () => {
   it('accepts a valid case', () => expect(validateCaseDocument(valid)).toEqual({ ok: true }));
   it('refuses unknown fields, bad enums, bad phones and bad dates with paths', () => {
-    const result = validateCaseDocument({ ...valid, hacked: 1, channel: 'pigeon', reporterPhone: 'call me', createdAt: 'yesterday' });
+    const result = validateCaseDocument({
+      ...valid,
+      hacked: 1,
+      channel: 'pigeon',
+      reporterPhone: 'call me',
+      createdAt: 'yesterday',
+    });
     expect(result.ok).toBe(false);
     if (!result.ok) {
       const paths = result.issues.map((i) => i.path);

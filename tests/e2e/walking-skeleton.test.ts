@@ -81,13 +81,26 @@ let browser: Browser;
 beforeAll(async () => {
   const build = spawnSync('npm', ['run', 'build', '-w', '@emdad/renderer'], { cwd: root, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`building the renderer failed:\n${build.stdout}\n${build.stderr}`);
-  server = await createSyncServer({ database: { kind: 'pglite' }, seed: 'demo', rendererDist: path.join(root, 'renderer', 'dist') });
+  server = await createSyncServer({
+    database: { kind: 'pglite' },
+    seed: 'demo',
+    rendererDist: path.join(root, 'renderer', 'dist'),
+  });
   baseUrl = await server.app.listen({ host: '127.0.0.1', port: 0 });
   relay = new CuttableRelay(Number(new URL(baseUrl).port));
   relayUrl = await relay.listen();
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 
@@ -109,7 +122,11 @@ async function apiToken(username: keyof typeof PASSWORDS): Promise<string> {
   const res = await fetch(`${baseUrl}/api/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: PASSWORDS[username], installId: `e2e-api-${username}-install` }),
+    body: JSON.stringify({
+      username,
+      password: PASSWORDS[username],
+      installId: `e2e-api-${username}-install`,
+    }),
   });
   expect(res.status).toBe(200);
   return ((await res.json()) as { accessToken: string }).accessToken;
@@ -139,11 +156,16 @@ describe('walking skeleton: offline case intake syncs when the network returns',
       const inControl = (async () => {
         await navigator.serviceWorker.ready;
         if (!navigator.serviceWorker.controller) {
-          await new Promise<void>((resolve) => navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true }));
+          await new Promise<void>((resolve) =>
+            navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true }),
+          );
         }
         return true;
       })();
-      return Promise.race([inControl, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 30_000))]);
+      return Promise.race([
+        inControl,
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 30_000)),
+      ]);
     });
     expect(controlled, 'the service worker controls the page').toBe(true);
     // Reference data (templates, merchants) has been cached for offline use.
@@ -183,7 +205,9 @@ describe('walking skeleton: offline case intake syncs when the network returns',
     // The server has not seen it.
     const id = (await row.getAttribute('data-case-id'))!;
     const superToken = await apiToken('super1');
-    const before = await fetch(`${baseUrl}/api/cases/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${superToken}` } });
+    const before = await fetch(`${baseUrl}/api/cases/${encodeURIComponent(id)}`, {
+      headers: { authorization: `Bearer ${superToken}` },
+    });
     expect(before.status).toBe(404);
 
     // Back online: it is pushed, acknowledged, and the badge turns synced.
@@ -194,9 +218,16 @@ describe('walking skeleton: offline case intake syncs when the network returns',
     await poll(() => page.getByTestId('sync-status').getAttribute('data-online')).toBe('true');
 
     // The server holds it, as the supervisor sees through the API.
-    const res = await fetch(`${baseUrl}/api/cases/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${superToken}` } });
+    const res = await fetch(`${baseUrl}/api/cases/${encodeURIComponent(id)}`, {
+      headers: { authorization: `Bearer ${superToken}` },
+    });
     expect(res.status).toBe(200);
-    const onServer = (await res.json()) as { trackingCode: string; subject: string; reporterPhone: string; acknowledgedUpdatedAt: string | null };
+    const onServer = (await res.json()) as {
+      trackingCode: string;
+      subject: string;
+      reporterPhone: string;
+      acknowledgedUpdatedAt: string | null;
+    };
     expect(onServer).toMatchObject({ trackingCode, subject, reporterPhone: '09123456789' });
 
     // The supervisor's already-open console shows it without a reload (live stream).
@@ -216,9 +247,13 @@ describe('field app basics in the browser', () => {
     try {
       const page = await context.newPage();
       await signIn(page, 'branch1', relayUrl);
-      expect(await page.evaluate(() => [document.documentElement.lang, document.documentElement.dir])).toEqual(['fa', 'rtl']);
+      expect(
+        await page.evaluate(() => [document.documentElement.lang, document.documentElement.dir]),
+      ).toEqual(['fa', 'rtl']);
       await page.getByTestId('lang-switch').click();
-      await poll(() => page.evaluate(() => [document.documentElement.lang, document.documentElement.dir])).toEqual(['en', 'ltr']);
+      await poll(() =>
+        page.evaluate(() => [document.documentElement.lang, document.documentElement.dir]),
+      ).toEqual(['en', 'ltr']);
       expect(await page.getByTestId('nav-cases').innerText()).toBe('Cases');
 
       // Sign out, lose the network, sign in again: the offline verifier opens the app.
@@ -229,11 +264,15 @@ describe('field app basics in the browser', () => {
       await page.getByTestId('login-username').fill('branch1');
       await page.getByTestId('login-password').fill('not the password');
       await page.getByTestId('login-submit').click();
-      await poll(() => page.getByTestId('login-error').innerText()).toContain('username or password is wrong');
+      await poll(() => page.getByTestId('login-error').innerText()).toContain(
+        'username or password is wrong',
+      );
       await page.getByTestId('login-username').fill('super1');
       await page.getByTestId('login-password').fill(PASSWORDS.super1);
       await page.getByTestId('login-submit').click();
-      await poll(() => page.getByTestId('login-error').innerText()).toContain('has not signed in on this device recently');
+      await poll(() => page.getByTestId('login-error').innerText()).toContain(
+        'has not signed in on this device recently',
+      );
       await page.getByTestId('login-username').fill('branch1');
       await page.getByTestId('login-password').fill(PASSWORDS.branch1);
       await page.getByTestId('login-submit').click();
@@ -251,7 +290,9 @@ describe('field app basics in the browser', () => {
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
-      await page.goto(`${baseUrl}/?agent=${encodeURIComponent(agent.url)}&agentToken=${encodeURIComponent(agent.token)}#/`);
+      await page.goto(
+        `${baseUrl}/?agent=${encodeURIComponent(agent.url)}&agentToken=${encodeURIComponent(agent.token)}#/`,
+      );
       // The token leaves the address bar at once (kept in sessionStorage for this tab).
       expect(page.url()).not.toContain('agentToken');
       await page.getByTestId('login-username').fill('tech1');

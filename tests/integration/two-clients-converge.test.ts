@@ -5,7 +5,14 @@
  * (domain/src/conflict.ts) resolves it, server-owned fields stay the server's, and both converge.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { API_ROUTES, formatTrackingCode, isCaseSynced, jalaliYearOf, newId, type CaseDoc } from '@emdad/domain';
+import {
+  API_ROUTES,
+  formatTrackingCode,
+  isCaseSynced,
+  jalaliYearOf,
+  newId,
+  type CaseDoc,
+} from '@emdad/domain';
 import { BRANCH_IDS, MERCHANT_IDS, TEMPLATE_IDS } from '@emdad/fixtures';
 import {
   databaseOptions,
@@ -44,7 +51,9 @@ function newCase(client: SyncClient, seq: number, overrides: Partial<CaseDoc> = 
 }
 
 async function serverCase(url: string, token: string, id: string): Promise<CaseDoc | null> {
-  const res = await fetch(url + API_ROUTES.caseById.replace(':id', id), { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(url + API_ROUTES.caseById.replace(':id', id), {
+    headers: { authorization: `Bearer ${token}` },
+  });
   if (res.status === 404) return null;
   expect(res.status).toBe(200);
   return (await res.json()) as CaseDoc;
@@ -52,7 +61,8 @@ async function serverCase(url: string, token: string, id: string): Promise<CaseD
 
 function clientView(doc: CaseDoc | null | undefined) {
   if (!doc) return null;
-  const { id, subject, description, priority, status, serverUpdatedAt, acknowledgedUpdatedAt, updatedAt } = doc;
+  const { id, subject, description, priority, status, serverUpdatedAt, acknowledgedUpdatedAt, updatedAt } =
+    doc;
   return { id, subject, description, priority, status, serverUpdatedAt, acknowledgedUpdatedAt, updatedAt };
 }
 
@@ -74,21 +84,38 @@ describe.each(testDatabases())('two clients on %s', (kind) => {
     // Branch staff log a walk-in case online; it reaches the server and the supervisor's device.
     const created = newCase(branch, 1);
     await branch.db.cases.insert(created);
-    await eventually(async () => isCaseSynced((await branch.db.cases.findOne(created.id).exec())!.toJSON()), 'branch copy acknowledged');
-    await eventually(() => supervisor.db.cases.findOne(created.id).exec(), 'supervisor receives the case live');
+    await eventually(
+      async () => isCaseSynced((await branch.db.cases.findOne(created.id).exec())!.toJSON()),
+      'branch copy acknowledged',
+    );
+    await eventually(
+      () => supervisor.db.cases.findOne(created.id).exec(),
+      'supervisor receives the case live',
+    );
 
     // Both go offline and edit the same case.
     branch.setOnline(false);
     supervisor.setOnline(false);
     const branchDoc = (await branch.db.cases.findOne(created.id).exec())!;
-    await branchDoc.incrementalPatch({ subject: 'چاپگر کارتخوان خراب است', description: 'کاغذ گیر کرده و چاپگر صدا می‌دهد', updatedAt: new Date(Date.now() + 1).toISOString() });
+    await branchDoc.incrementalPatch({
+      subject: 'چاپگر کارتخوان خراب است',
+      description: 'کاغذ گیر کرده و چاپگر صدا می‌دهد',
+      updatedAt: new Date(Date.now() + 1).toISOString(),
+    });
     const supervisorDoc = (await supervisor.db.cases.findOne(created.id).exec())!;
-    await supervisorDoc.incrementalPatch({ subject: 'عنوان سرپرست', priority: 'high', status: 'triaged', updatedAt: new Date(Date.now() + 2).toISOString() });
+    await supervisorDoc.incrementalPatch({
+      subject: 'عنوان سرپرست',
+      priority: 'high',
+      status: 'triaged',
+      updatedAt: new Date(Date.now() + 2).toISOString(),
+    });
 
     // Offline edits are local only: nothing is marked synced, the server still has the original.
     expect(isCaseSynced((await branch.db.cases.findOne(created.id).exec())!.toJSON())).toBe(false);
     const adminSession = await login(running.url, 'admin1');
-    expect((await serverCase(running.url, adminSession.accessToken, created.id))?.subject).toBe(created.subject);
+    expect((await serverCase(running.url, adminSession.accessToken, created.id))?.subject).toBe(
+      created.subject,
+    );
 
     // The branch reconnects first and wins the field both changed; then the supervisor reconnects.
     branch.setOnline(true);
@@ -132,7 +159,10 @@ describe.each(testDatabases())('two clients on %s', (kind) => {
     expect((await branch.db.cases.find().exec()).filter((d) => isCaseSynced(d.toJSON())).length).toBe(0);
     branch.setOnline(true);
     await within(branch.replication.awaitInSync(), 30_000, 'branch in sync');
-    await eventually(async () => (await supervisor.db.cases.count().exec()) === 120, 'supervisor has all 120');
+    await eventually(
+      async () => (await supervisor.db.cases.count().exec()) === 120,
+      'supervisor has all 120',
+    );
     const codes = new Set((await supervisor.db.cases.find().exec()).map((d) => d.trackingCode));
     expect(codes.size).toBe(120);
     const synced = (await branch.db.cases.find().exec()).filter((d) => isCaseSynced(d.toJSON()));

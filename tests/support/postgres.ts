@@ -48,13 +48,26 @@ function asPostgres(args: string[]): void {
 
 export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
   const bin = findPgBin();
-  if (!bin) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install postgresql)');
+  if (!bin)
+    throw new Error(
+      'PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install postgresql)',
+    );
   const dir = mkdtempSync(join(tmpdir(), 'emdad-pg-'));
   chmodSync(dir, 0o777);
   const dataDir = join(dir, 'data');
   const socketDir = dir;
   if (process.getuid?.() === 0) execFileSync('chown', ['postgres', dir]);
-  asPostgres([join(bin, 'initdb'), '-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8']);
+  asPostgres([
+    join(bin, 'initdb'),
+    '-D',
+    dataDir,
+    '-U',
+    'postgres',
+    '--auth=trust',
+    '-E',
+    'UTF8',
+    '--locale=C.UTF-8',
+  ]);
   const port = await freePort();
   asPostgres([
     join(bin, 'pg_ctl'),

@@ -33,8 +33,17 @@ export async function databaseOptions(kind: DatabaseKind): Promise<SyncServerOpt
   return { kind: 'postgres', url: await createDatabase(base, `emdad_it_${process.pid}_${dbCounter}`) };
 }
 
-export async function startServer(database: SyncServerOptions['database'], extra: Partial<SyncServerOptions> = {}): Promise<RunningServer> {
-  const server = await createSyncServer({ database, seed: 'demo', rendererDist: false, loginDelayCapMs: 50, ...extra });
+export async function startServer(
+  database: SyncServerOptions['database'],
+  extra: Partial<SyncServerOptions> = {},
+): Promise<RunningServer> {
+  const server = await createSyncServer({
+    database,
+    seed: 'demo',
+    rendererDist: false,
+    loginDelayCapMs: 50,
+    ...extra,
+  });
   const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
   return { server, url, close: () => server.close() };
 }
@@ -75,7 +84,11 @@ export async function startClient(url: string, username: string): Promise<SyncCl
   };
   // The app's own storage (renderer/src/db/dexie-storage.ts), on fake-indexeddb.
   const storage = getRxStorageDexieFastRead({ indexedDB, IDBKeyRange });
-  const db = await openUserDatabase(session.user.id, storage, `it-${username}-${newId().slice(-12).replace(/-/g, '')}`);
+  const db = await openUserDatabase(
+    session.user.id,
+    storage,
+    `it-${username}-${newId().slice(-12).replace(/-/g, '')}`,
+  );
   const refused: RefusedWrite[] = [];
   const replication = startCaseReplication({
     collection: db.cases,
@@ -119,7 +132,11 @@ export async function startClient(url: string, username: string): Promise<SyncCl
 }
 
 /** Polls until `check` passes; fails after a generous bound (never a timing assertion). */
-export async function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -129,7 +146,8 @@ export async function eventually<T>(check: () => T | Promise<T>, what: string, t
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for: ${what}${last ? ` (last error: ${String(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -140,7 +140,10 @@ describe('device service against the simulator process', () => {
     const { runId } = service.runSuite(session.sessionId);
     const result = await service.waitForRun(runId);
     // A port that went away is "unplugged", not a device that stayed silent (DIAG-LINK-001).
-    expect(result.steps.find((s) => s.id === 'open')).toMatchObject({ status: 'fail', errorCode: 'DIAG-LINK-003' });
+    expect(result.steps.find((s) => s.id === 'open')).toMatchObject({
+      status: 'fail',
+      errorCode: 'DIAG-LINK-003',
+    });
     expect(result.verdict).toBe('incomplete');
     expect(service.getSession(session.sessionId).state).toBe('lost');
 

@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
 import { DriverError, type DriverContext, type FrameLogEntry } from './driver.ts';
-import { HidCardReaderDriver, createHidReaderTransport, swipeVerdict, variantForVendor } from './hid-card-reader.ts';
+import {
+  HidCardReaderDriver,
+  createHidReaderTransport,
+  swipeVerdict,
+  variantForVendor,
+} from './hid-card-reader.ts';
 import { HidReaderSimulator, loadHidReaderScenario } from '../simulators/hid-reader-sim.ts';
 import type { SimulatorFault } from '../simulators/simulator.ts';
 import { HidTransport, type HidDeviceHandle } from '../transport/hid-transport.ts';
@@ -79,7 +84,11 @@ describe('HID card reader driver against the simulated reader', () => {
     const { ctx } = context(() => sim.swipe());
     await driver.open(ctx);
     const result = await driver.runCheck('swipe', ctx);
-    expect(result).toMatchObject({ status: 'fail', errorCode: 'DIAG-CARD-001', values: { encodeType: 'undetermined', maskedPan: null } });
+    expect(result).toMatchObject({
+      status: 'fail',
+      errorCode: 'DIAG-CARD-001',
+      values: { encodeType: 'undetermined', maskedPan: null },
+    });
   });
 
   it('track 1 unreadable but track 2 fine → warn', async () => {
@@ -93,7 +102,10 @@ describe('HID card reader driver against the simulated reader', () => {
     const { sim, driver } = await reader('magtek-healthy', ['garbage']);
     const { ctx } = context(() => sim.swipe());
     await driver.open(ctx);
-    expect(await driver.runCheck('swipe', ctx)).toMatchObject({ status: 'pass', values: { ignoredReports: 1 } });
+    expect(await driver.runCheck('swipe', ctx)).toMatchObject({
+      status: 'pass',
+      values: { ignoredReports: 1 },
+    });
   });
 
   it('no swipe in time → fail with DIAG-TIME-001 and a sentence saying what to do', async () => {
@@ -143,17 +155,29 @@ describe('HID card reader driver against the simulated reader', () => {
     await driver.open(ctx);
     expect(frames.find((f) => f.direction === 'tx')?.hex).toBe('5669564f74656368320018010000b3cd');
     const identity = await driver.identify(ctx);
-    expect(identity).toMatchObject({ firmwareVersion: 'NEO v1.01.151', manufacturer: 'ID TECH', serialNumber: 'IDT0042' });
+    expect(identity).toMatchObject({
+      firmwareVersion: 'NEO v1.01.151',
+      manufacturer: 'ID TECH',
+      serialNumber: 'IDT0042',
+    });
     expect(driver.checks).toEqual(['swipe', 'contactless']);
 
     const swipe = await driver.runCheck('swipe', ctx);
     expect(swipe).toMatchObject({
       status: 'pass',
-      values: { readVia: 'swipe', entryMode: '90', maskedPan: '411111******1111', tracks: [{ verdict: 'ok' }, { verdict: 'ok' }, { verdict: 'empty' }] },
+      values: {
+        readVia: 'swipe',
+        entryMode: '90',
+        maskedPan: '411111******1111',
+        tracks: [{ verdict: 'ok' }, { verdict: 'ok' }, { verdict: 'empty' }],
+      },
     });
     present = () => sim.tap();
     const tap = await driver.runCheck('contactless', ctx);
-    expect(tap).toMatchObject({ status: 'pass', values: { readVia: 'contactless', track2Present: true, maskedPan: '411111******1111' } });
+    expect(tap).toMatchObject({
+      status: 'pass',
+      values: { readVia: 'contactless', track2Present: true, maskedPan: '411111******1111' },
+    });
     expect(prompts).toHaveLength(2);
     expect(sim.received).toEqual(['18-01', '18-01', '29-00', '02-01', '02-01']);
     // the transaction answers (card data) are cut to their header in the frame log
@@ -164,14 +188,25 @@ describe('HID card reader driver against the simulated reader', () => {
     const { sim, driver } = await reader('idtech-healthy');
     const { ctx } = context(() => setTimeout(() => sim.swipe(), 20));
     await driver.open(ctx);
-    expect(await driver.runCheck('contactless', ctx)).toMatchObject({ status: 'warn', values: { readVia: 'swipe' } });
+    expect(await driver.runCheck('contactless', ctx)).toMatchObject({
+      status: 'warn',
+      values: { readVia: 'swipe' },
+    });
 
     const idle = context();
-    await expect(driver.runCheck('contactless', idle.ctx)).resolves.toMatchObject({ status: 'fail', errorCode: 'DIAG-CARD-002', values: { presented: false } });
+    await expect(driver.runCheck('contactless', idle.ctx)).resolves.toMatchObject({
+      status: 'fail',
+      errorCode: 'DIAG-CARD-002',
+      values: { presented: false },
+    });
 
     sim.setFaults(['card_reader_failure']);
     const failing = context(() => setTimeout(() => sim.swipe(), 20));
-    expect(await driver.runCheck('swipe', failing.ctx)).toMatchObject({ status: 'fail', errorCode: 'DIAG-CARD-001', values: { readerStatus: 'Failed / NAK' } });
+    expect(await driver.runCheck('swipe', failing.ctx)).toMatchObject({
+      status: 'fail',
+      errorCode: 'DIAG-CARD-001',
+      values: { readerStatus: 'Failed / NAK' },
+    });
   });
 
   it('IDTech-style cancel stops the reader waiting (Cancel Transaction 05-01)', async () => {
@@ -221,7 +256,11 @@ describe('HID card reader driver against the simulated reader', () => {
       async close(): Promise<void> {}
     }
     const device = new Device();
-    const transport = createHidReaderTransport('/dev/hidraw7', { vendorId: '0acd', productId: '3530', manufacturer: 'ID TECH' }, { openDevice: async () => device });
+    const transport = createHidReaderTransport(
+      '/dev/hidraw7',
+      { vendorId: '0acd', productId: '3530', manufacturer: 'ID TECH' },
+      { openDevice: async () => device },
+    );
     expect(transport).toBeInstanceOf(HidTransport);
     const driver = new HidCardReaderDriver(transport);
     expect(driver.variant).toBe('idtech');
@@ -255,7 +294,11 @@ describe('HID card reader driver against the simulated reader', () => {
 
   it('verdict rules: track 2 is what payments need', () => {
     const swipe = (t1: string, t2: string, e1 = false, e2 = false) => {
-      const d = decodeSwipeReport(encodeSwipeReport({ tracks: [{ data: t1, decodeError: e1 }, { data: t2, decodeError: e2 }, { data: '' }] }));
+      const d = decodeSwipeReport(
+        encodeSwipeReport({
+          tracks: [{ data: t1, decodeError: e1 }, { data: t2, decodeError: e2 }, { data: '' }],
+        }),
+      );
       if (!d.ok) throw new Error('bad fixture');
       return swipeVerdict(d.swipe).status;
     };

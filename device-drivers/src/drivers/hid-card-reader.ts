@@ -14,7 +14,13 @@
  * is not copied to the frame log.
  */
 import type { DeviceIdentity } from '@emdad/domain';
-import { DriverError, toHex, type DeviceDriver, type DriverCheckResult, type DriverContext } from './driver.ts';
+import {
+  DriverError,
+  toHex,
+  type DeviceDriver,
+  type DriverCheckResult,
+  type DriverContext,
+} from './driver.ts';
 import {
   MAGTEK_COMMAND_DATA_LENGTH,
   MAGTEK_GET_PROPERTY,
@@ -98,7 +104,8 @@ export class HidCardReaderDriver implements DeviceDriver {
     try {
       if (!this.transport.isOpen) await this.transport.open();
       const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(1, timeoutMs))]);
-      if (this.variant === 'magtek') return (await this.magtekProperty(MAGTEK_PROPERTY_SOFTWARE_ID, ctx, signal)) !== null;
+      if (this.variant === 'magtek')
+        return (await this.magtekProperty(MAGTEK_PROPERTY_SOFTWARE_ID, ctx, signal)) !== null;
       const answer = await this.vivoCommand(VIVO_PING.command, VIVO_PING.subCommand, ctx, signal);
       return answer.status === 0;
     } catch {
@@ -112,13 +119,19 @@ export class HidCardReaderDriver implements DeviceDriver {
     const signal = this.commandSignal(ctx);
     if (this.variant === 'magtek') {
       if ((await this.magtekProperty(MAGTEK_PROPERTY_SOFTWARE_ID, ctx, signal)) === null) {
-        throw new DriverError('DIAG-LINK-004', 'The reader did not answer the MagTek property command: it may be a keyboard-emulation reader or another make.');
+        throw new DriverError(
+          'DIAG-LINK-004',
+          'The reader did not answer the MagTek property command: it may be a keyboard-emulation reader or another make.',
+        );
       }
       return;
     }
     const ping = await this.vivoCommand(VIVO_PING.command, VIVO_PING.subCommand, ctx, signal);
     if (ping.status !== 0) {
-      throw new DriverError('DIAG-LINK-004', `The reader answered the ping with "${VIVO_STATUS[ping.status] ?? `status ${ping.status}`}".`);
+      throw new DriverError(
+        'DIAG-LINK-004',
+        `The reader answered the ping with "${VIVO_STATUS[ping.status] ?? `status ${ping.status}`}".`,
+      );
     }
   }
 
@@ -146,8 +159,14 @@ export class HidCardReaderDriver implements DeviceDriver {
         },
       };
     }
-    const answer = await this.vivoCommand(VIVO_GET_FIRMWARE_VERSION.command, VIVO_GET_FIRMWARE_VERSION.subCommand, ctx, this.commandSignal(ctx));
-    const version = answer.status === 0 ? new TextDecoder('latin1').decode(answer.data).replace(/\0+$/, '') : null;
+    const answer = await this.vivoCommand(
+      VIVO_GET_FIRMWARE_VERSION.command,
+      VIVO_GET_FIRMWARE_VERSION.subCommand,
+      ctx,
+      this.commandSignal(ctx),
+    );
+    const version =
+      answer.status === 0 ? new TextDecoder('latin1').decode(answer.data).replace(/\0+$/, '') : null;
     return {
       ...base,
       serialNumber: info.serialNumber ?? null,
@@ -158,7 +177,8 @@ export class HidCardReaderDriver implements DeviceDriver {
 
   async runCheck(checkId: string, ctx: DriverContext): Promise<DriverCheckResult> {
     if (checkId === 'swipe' && this.variant === 'magtek') return this.swipeTest(ctx);
-    if ((checkId === 'swipe' || checkId === 'contactless') && this.variant === 'idtech') return this.transactionTest(checkId, ctx);
+    if ((checkId === 'swipe' || checkId === 'contactless') && this.variant === 'idtech')
+      return this.transactionTest(checkId, ctx);
     return { status: 'not_supported', values: {}, errorCode: null, message: null };
   }
 
@@ -169,7 +189,9 @@ export class HidCardReaderDriver implements DeviceDriver {
     if (this.transactionActive && this.transport.isOpen) {
       // Stop the reader waiting for a card; best effort, the answer is not needed.
       this.transactionActive = false;
-      await this.transport.write(encodeVivoCommand(VIVO_CANCEL_TRANSACTION.command, VIVO_CANCEL_TRANSACTION.subCommand)).catch(() => undefined);
+      await this.transport
+        .write(encodeVivoCommand(VIVO_CANCEL_TRANSACTION.command, VIVO_CANCEL_TRANSACTION.subCommand))
+        .catch(() => undefined);
     }
   }
 
@@ -177,7 +199,10 @@ export class HidCardReaderDriver implements DeviceDriver {
 
   private transactionActive = false;
 
-  private async transactionTest(kind: 'swipe' | 'contactless', ctx: DriverContext): Promise<DriverCheckResult> {
+  private async transactionTest(
+    kind: 'swipe' | 'contactless',
+    ctx: DriverContext,
+  ): Promise<DriverCheckResult> {
     const seconds = Math.max(1, Math.min(255, Math.ceil(this.swipeTimeoutMs / 1000)));
     const signal = AbortSignal.any([ctx.signal, this.cancelController.signal]);
     ctx.prompt(kind === 'swipe' ? SWIPE_PROMPT : TAP_PROMPT);
@@ -212,16 +237,23 @@ export class HidCardReaderDriver implements DeviceDriver {
     if (answer.status !== 0) {
       return {
         status: 'fail',
-        values: { presented: true, readerStatus: VIVO_STATUS[answer.status] ?? `0x${answer.status.toString(16)}` },
+        values: {
+          presented: true,
+          readerStatus: VIVO_STATUS[answer.status] ?? `0x${answer.status.toString(16)}`,
+        },
         errorCode: cardCode,
         message: `The reader could not read the card (${VIVO_STATUS[answer.status] ?? `status ${answer.status}`}). Try a second, known-good card; if it fails too, replace the reader.`,
       };
     }
     const parsed = parseActivateTransaction(answer.data);
     if (parsed === null) {
-      throw new DriverError('DIAG-LINK-004', 'The reader answered the transaction with data this app cannot read.');
+      throw new DriverError(
+        'DIAG-LINK-004',
+        'The reader answered the transaction with data this app cannot read.',
+      );
     }
-    const readVia = parsed.entryMode === null ? null : (ENTRY_MODE[parsed.entryMode as keyof typeof ENTRY_MODE] ?? null);
+    const readVia =
+      parsed.entryMode === null ? null : (ENTRY_MODE[parsed.entryMode as keyof typeof ENTRY_MODE] ?? null);
     const entryMode = parsed.entryMode === null ? null : parsed.entryMode.toString(16).padStart(2, '0');
     if (kind === 'swipe') {
       const track = (n: 1 | 2 | 3, data: string, start: string) => {
@@ -235,7 +267,12 @@ export class HidCardReaderDriver implements DeviceDriver {
       });
       result.values = { ...result.values, readVia, entryMode };
       if (readVia !== null && readVia !== 'swipe' && result.status === 'pass') {
-        return { ...result, status: 'warn', errorCode: null, message: `The card was read by ${readVia}, not by a swipe: run the step again and swipe the card.` };
+        return {
+          ...result,
+          status: 'warn',
+          errorCode: null,
+          message: `The card was read by ${readVia}, not by a swipe: run the step again and swipe the card.`,
+        };
       }
       return result;
     }
@@ -251,7 +288,10 @@ export class HidCardReaderDriver implements DeviceDriver {
       status: 'warn',
       values,
       errorCode: null,
-      message: readVia === null ? 'A card was read but the reader did not say how; run the step again with a contactless card.' : `The card was read by ${readVia}, not by a tap: run the step again and tap the card.`,
+      message:
+        readVia === null
+          ? 'A card was read but the reader did not say how; run the step again with a contactless card.'
+          : `The card was read by ${readVia}, not by a tap: run the step again and tap the card.`,
     };
   }
 
@@ -287,9 +327,14 @@ export class HidCardReaderDriver implements DeviceDriver {
       const onClose = (error?: TransportError): void => {
         cleanup();
         reject(
-          new DriverError('DIAG-LINK-003', error?.message ?? 'The card reader was disconnected during the swipe test. Plug it in again and rerun the test.', {
-            cause: error,
-          }),
+          new DriverError(
+            'DIAG-LINK-003',
+            error?.message ??
+              'The card reader was disconnected during the swipe test. Plug it in again and rerun the test.',
+            {
+              cause: error,
+            },
+          ),
         );
       };
       const onAbort = (): void => {
@@ -328,10 +373,17 @@ export class HidCardReaderDriver implements DeviceDriver {
   // --- MagTek feature-report commands -----------------------------------------------------------
 
   /** GET_PROPERTY; null when the reader does not answer or refuses. */
-  private async magtekProperty(property: number, ctx: DriverContext, signal: AbortSignal): Promise<string | null> {
+  private async magtekProperty(
+    property: number,
+    ctx: DriverContext,
+    signal: AbortSignal,
+  ): Promise<string | null> {
     const transport = this.transport;
     if (!hasFeatureReports(transport)) {
-      throw new DriverError('DIAG-LINK-004', 'This connection cannot exchange HID feature reports, so the reader cannot be queried.');
+      throw new DriverError(
+        'DIAG-LINK-004',
+        'This connection cannot exchange HID feature reports, so the reader cannot be queried.',
+      );
     }
     const command = encodeMagtekCommand(MAGTEK_GET_PROPERTY, Uint8Array.of(property));
     try {
@@ -372,7 +424,11 @@ export class HidCardReaderDriver implements DeviceDriver {
         for (const event of decoder.push(chunk)) {
           if (event.type === 'bad_crc') badCrc += 1;
           if (event.type !== 'frame') continue;
-          ctx.log({ direction: 'rx', hex: toHex(sensitiveAnswer ? event.raw.subarray(0, 14) : event.raw), at: Date.now() });
+          ctx.log({
+            direction: 'rx',
+            hex: toHex(sensitiveAnswer ? event.raw.subarray(0, 14) : event.raw),
+            at: Date.now(),
+          });
           if (event.command !== command) continue;
           cleanup();
           resolve({ status: event.code, data: event.data });
@@ -381,12 +437,25 @@ export class HidCardReaderDriver implements DeviceDriver {
       };
       const onClose = (error?: TransportError): void => {
         cleanup();
-        reject(new DriverError('DIAG-LINK-003', error?.message ?? 'The card reader was disconnected during the command. Plug it in again and rerun the test.', { cause: error }));
+        reject(
+          new DriverError(
+            'DIAG-LINK-003',
+            error?.message ??
+              'The card reader was disconnected during the command. Plug it in again and rerun the test.',
+            { cause: error },
+          ),
+        );
       };
       const timedOut = (): DriverError =>
         badCrc > 0
-          ? new DriverError('DIAG-LINK-002', 'The reader answered, but every answer failed its CRC. Try another USB port or cable.')
-          : new DriverError('DIAG-LINK-001', 'The reader did not answer. Unplug it, plug it in again and retry.');
+          ? new DriverError(
+              'DIAG-LINK-002',
+              'The reader answered, but every answer failed its CRC. Try another USB port or cable.',
+            )
+          : new DriverError(
+              'DIAG-LINK-001',
+              'The reader did not answer. Unplug it, plug it in again and retry.',
+            );
       const onAbort = (): void => {
         cleanup();
         const reason: unknown = signal.reason;
@@ -415,7 +484,11 @@ export class HidCardReaderDriver implements DeviceDriver {
   }
 
   private commandSignal(ctx: DriverContext): AbortSignal {
-    return AbortSignal.any([ctx.signal, this.cancelController.signal, AbortSignal.timeout(this.commandTimeoutMs)]);
+    return AbortSignal.any([
+      ctx.signal,
+      this.cancelController.signal,
+      AbortSignal.timeout(this.commandTimeoutMs),
+    ]);
   }
 }
 
@@ -440,7 +513,8 @@ export function swipeVerdict(swipe: MagtekSwipe, ignoredReports = 0): DriverChec
       status: 'fail',
       values,
       errorCode: 'DIAG-CARD-001',
-      message: 'No track of the card could be read. Try a second, known-good card; if it also fails, clean the read head or replace the reader.',
+      message:
+        'No track of the card could be read. Try a second, known-good card; if it also fails, clean the read head or replace the reader.',
     };
   }
   if (t2.verdict !== 'ok') {
@@ -456,7 +530,8 @@ export function swipeVerdict(swipe: MagtekSwipe, ignoredReports = 0): DriverChec
       status: 'warn',
       values,
       errorCode: 'DIAG-CARD-001',
-      message: 'Track 1 could not be read although track 2 was fine: the card or the read head may be worn. Try a second card.',
+      message:
+        'Track 1 could not be read although track 2 was fine: the card or the read head may be worn. Try a second card.',
     };
   }
   return { status: 'pass', values, errorCode: null, message: null };
@@ -483,7 +558,11 @@ function withSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 function hidError(error: unknown): unknown {
   if (error instanceof DriverError) return error;
   if (error instanceof Error && error.name === 'TimeoutError') {
-    return new DriverError('DIAG-LINK-001', 'The card reader did not answer in time. Unplug it, plug it in again and retry.', { cause: error });
+    return new DriverError(
+      'DIAG-LINK-001',
+      'The card reader did not answer in time. Unplug it, plug it in again and retry.',
+      { cause: error },
+    );
   }
   if (error instanceof Error && error.name === 'TransportError') {
     return new DriverError('DIAG-LINK-003', error.message, { cause: error });
@@ -496,7 +575,10 @@ function hidError(error: unknown): unknown {
  * 337-byte input report, commands in feature reports). IDTech ViVOtech2 readers number their
  * reports 0x01 and carry frames in 64-byte reports (NEO 2 guide §2.8.2: id + 63 body bytes).
  */
-export const HID_READER_REPORT_LAYOUT: Record<HidReaderVariant, Pick<HidTransportOptions, 'outputReportId' | 'outputReportSize' | 'inputReportId'>> = {
+export const HID_READER_REPORT_LAYOUT: Record<
+  HidReaderVariant,
+  Pick<HidTransportOptions, 'outputReportId' | 'outputReportSize' | 'inputReportId'>
+> = {
   magtek: { outputReportId: 0x00, outputReportSize: 64, inputReportId: false },
   idtech: { outputReportId: 0x01, outputReportSize: 63, inputReportId: true },
 };
@@ -518,7 +600,10 @@ export function createHidReaderTransport(
   });
 }
 
-export function createHidCardReaderDriver(transport: Transport, options: HidCardReaderOptions = {}): HidCardReaderDriver {
+export function createHidCardReaderDriver(
+  transport: Transport,
+  options: HidCardReaderOptions = {},
+): HidCardReaderDriver {
   return new HidCardReaderDriver(transport, options);
 }
 

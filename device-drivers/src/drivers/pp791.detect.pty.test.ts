@@ -12,7 +12,10 @@ import { startPtyPair } from '../testing/pty-pair.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.().catch(() => undefined);
+  while (cleanups.length > 0)
+    await cleanups
+      .pop()?.()
+      .catch(() => undefined);
 });
 
 async function detect(scenario: string) {
@@ -46,7 +49,11 @@ describe('auto-detect finds a PP791-dialect terminal', () => {
     expect(result.protocol).toBe('stx');
     expect(result.family).toBe('pp791_terminal');
     expect(result.attempts.map((a) => a.outcome)).toEqual(['no_answer', 'recognised']);
-    const identity = await result.driver.identify({ signal: new AbortController().signal, log: () => undefined, prompt: () => undefined });
+    const identity = await result.driver.identify({
+      signal: new AbortController().signal,
+      log: () => undefined,
+      prompt: () => undefined,
+    });
     expect(identity.serialNumber).toBe('791A23004512');
     expect(elapsedMs).toBeLessThan(15_000);
   });
@@ -57,7 +64,10 @@ describe('auto-detect finds a PP791-dialect terminal', () => {
     if (!result.found) return;
     expect(result.family).toBe('pp791_terminal');
     const ctx = { signal: new AbortController().signal, log: () => undefined, prompt: () => undefined };
-    expect(await result.driver.runCheck('self_test', ctx)).toMatchObject({ status: 'fail', errorCode: 'DIAG-HW-001' });
+    expect(await result.driver.runCheck('self_test', ctx)).toMatchObject({
+      status: 'fail',
+      errorCode: 'DIAG-HW-001',
+    });
     expect(elapsedMs).toBeLessThan(30_000);
   });
 });

@@ -15,12 +15,19 @@ import { startPtyPair, type PtyPair } from '../testing/pty-pair.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.().catch(() => undefined);
+  while (cleanups.length > 0)
+    await cleanups
+      .pop()?.()
+      .catch(() => undefined);
 });
 
 function context() {
   const frames: FrameLogEntry[] = [];
-  const ctx: DriverContext = { signal: new AbortController().signal, log: (e) => frames.push(e), prompt: () => undefined };
+  const ctx: DriverContext = {
+    signal: new AbortController().signal,
+    log: (e) => frames.push(e),
+    prompt: () => undefined,
+  };
   return { ctx, frames };
 }
 
@@ -50,8 +57,14 @@ describe('PP791 over real ptys', () => {
     await driver.open(ctx);
     expect((await driver.identify(ctx)).serialNumber).toBe('791A23004512');
     expect(await driver.runCheck('self_test', ctx)).toMatchObject({ status: 'pass' });
-    expect(await driver.runCheck('master_key', ctx)).toMatchObject({ status: 'pass', values: { loaded: ['0', '1'] } });
-    expect(await driver.runCheck('baud_rate', ctx)).toMatchObject({ status: 'pass', values: { baudRate: 9600, line: '9600 8N1' } });
+    expect(await driver.runCheck('master_key', ctx)).toMatchObject({
+      status: 'pass',
+      values: { loaded: ['0', '1'] },
+    });
+    expect(await driver.runCheck('baud_rate', ctx)).toMatchObject({
+      status: 'pass',
+      values: { baudRate: 9600, line: '9600 8N1' },
+    });
     expect(frames.filter((f) => f.direction === 'rx').length).toBeGreaterThan(10);
   });
 
@@ -64,7 +77,10 @@ describe('PP791 over real ptys', () => {
     cleanups.push(() => driver.close(context().ctx));
     const { ctx } = context();
     await driver.open(ctx);
-    expect(await driver.runCheck('self_test', ctx)).toMatchObject({ status: 'fail', errorCode: 'DIAG-HW-001' });
+    expect(await driver.runCheck('self_test', ctx)).toMatchObject({
+      status: 'fail',
+      errorCode: 'DIAG-HW-001',
+    });
   });
 
   it('unplug mid-command ends in a clear error in bounded time, and the port opens again', async () => {
@@ -106,12 +122,17 @@ describe('PP791 over real ptys', () => {
     const link = join(dir, 'ttyPP791');
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     const cli = fileURLToPath(new URL('../simulators/cli.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, '--device', 'pp791', '--link', link, '--scenario', 'no-keys'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', cli, '--device', 'pp791', '--link', link, '--scenario', 'no-keys'],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     cleanups.push(async () => {
-      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined)
+        process.kill(child.pid, 'SIGTERM');
       await exited;
     });
     let output = '';
@@ -137,7 +158,10 @@ describe('PP791 over real ptys', () => {
     const { ctx } = context();
     await driver.open(ctx);
     expect((await driver.identify(ctx)).serialNumber).toBeNull();
-    expect(await driver.runCheck('master_key', ctx)).toMatchObject({ status: 'fail', errorCode: 'DIAG-SEC-002' });
+    expect(await driver.runCheck('master_key', ctx)).toMatchObject({
+      status: 'fail',
+      errorCode: 'DIAG-SEC-002',
+    });
 
     // Faults on demand through the harness's stdin.
     child.stdin.write('faults nak_storm\n');

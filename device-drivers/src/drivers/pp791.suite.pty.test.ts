@@ -33,7 +33,9 @@ async function run(faults: SimulatorFault[]): Promise<DiagnosticRunResult> {
   try {
     return await runDiagnostics({ driver, suite: PP791_TERMINAL_SUITE, port: pair.hostPath });
   } finally {
-    await driver.close({ signal: new AbortController().signal, log: () => undefined, prompt: () => undefined }).catch(() => undefined);
+    await driver
+      .close({ signal: new AbortController().signal, log: () => undefined, prompt: () => undefined })
+      .catch(() => undefined);
     sim.detach();
     await device.close();
     await pair.stop();
@@ -46,7 +48,8 @@ describe('PP791 suite over ptys', () => {
   it('healthy: identity, checks pass, unsupported checks say so', async () => {
     const result = await run([]);
     expect(result.identity?.serialNumber).toBe('791A23004512');
-    for (const id of ['open', 'identify', 'self_test', 'hardware', 'master_key', 'baud_rate']) expect(status(result, id), id).toBe('pass');
+    for (const id of ['open', 'identify', 'self_test', 'hardware', 'master_key', 'baud_rate'])
+      expect(status(result, id), id).toBe('pass');
     for (const id of ['display', 'keypad', 'card_events']) {
       const step = result.steps.find((s) => s.id === id);
       expect(step?.status).toBe('not_supported');
@@ -73,11 +76,22 @@ describe('PP791 suite over ptys', () => {
       const started = Date.now();
       const result = await run([fault]);
       const want = expected[fault];
-      const trace = JSON.stringify(result.steps.map((s) => [s.id, s.status, s.errorCode, s.message, s.frames.map((f) => `${f.direction}:${f.hex}`).join(' ')]));
+      const trace = JSON.stringify(
+        result.steps.map((s) => [
+          s.id,
+          s.status,
+          s.errorCode,
+          s.message,
+          s.frames.map((f) => `${f.direction}:${f.hex}`).join(' '),
+        ]),
+      );
       if (want.code === null) {
         expect(status(result, 'self_test'), trace).toBe('pass');
         if (fault === 'card_reader_failure') {
-          expect(result.steps.find((s) => s.id === 'hardware')?.values).toMatchObject({ magneticStripeReader: false, smartCardReader: false });
+          expect(result.steps.find((s) => s.id === 'hardware')?.values).toMatchObject({
+            magneticStripeReader: false,
+            smartCardReader: false,
+          });
         }
       } else {
         expect(result.errorCodes).toContain(want.code);

@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DriverError, type DriverContext, type FrameLogEntry } from './driver.ts';
 import { Pp791Driver, parseHardware, type Pp791DriverOptions } from './pp791.ts';
-import { Pp791Simulator, loadPp791Scenario, type Pp791Scenario, type Pp791SimulatorOptions } from '../simulators/pp791-sim.ts';
+import {
+  Pp791Simulator,
+  loadPp791Scenario,
+  type Pp791Scenario,
+  type Pp791SimulatorOptions,
+} from '../simulators/pp791-sim.ts';
 import { createMemoryPair, type MemoryTransport } from '../transport/memory-transport.ts';
 import type { SimulatorFault } from '../simulators/simulator.ts';
 
@@ -31,7 +36,11 @@ async function setup(
   const sim = new Pp791Simulator(scenario, { resendAfterMs: 400, slowExtraMs: 3000, ...simOptions });
   sim.setFaults(faults);
   sim.attach(device);
-  const driver = new Pp791Driver(host, { ...FAST, ...(scenario.line === '7E1-soft' ? { mode: '7E1-soft' } : {}), ...options });
+  const driver = new Pp791Driver(host, {
+    ...FAST,
+    ...(scenario.line === '7E1-soft' ? { mode: '7E1-soft' } : {}),
+    ...options,
+  });
   cleanups.push(async () => {
     sim.detach();
     await driver.close(context().ctx).catch(() => undefined);
@@ -54,7 +63,10 @@ describe('PP791 driver against the simulator (memory link)', () => {
     const selfTest = await driver.runCheck('self_test', ctx);
     expect(selfTest).toMatchObject({ status: 'pass', errorCode: null });
     const hardware = await driver.runCheck('hardware', ctx);
-    expect(hardware).toMatchObject({ status: 'pass', values: { smartCardReader: true, magneticStripeReader: true, samSlot: false } });
+    expect(hardware).toMatchObject({
+      status: 'pass',
+      values: { smartCardReader: true, magneticStripeReader: true, samSlot: false },
+    });
     const keys = await driver.runCheck('master_key', ctx);
     expect(keys).toMatchObject({ status: 'pass', values: { loaded: ['0', '1'] } });
     expect((keys.values.slots as Record<string, string>)['2']).toBe('empty');
@@ -73,7 +85,12 @@ describe('PP791 driver against the simulator (memory link)', () => {
     await driver.open(ctx);
     expect(driver.checks).toEqual(['self_test', 'hardware', 'master_key', 'baud_rate']);
     for (const id of ['display', 'keypad', 'card_events']) {
-      expect(await driver.runCheck(id, ctx)).toEqual({ status: 'not_supported', values: {}, errorCode: null, message: null });
+      expect(await driver.runCheck(id, ctx)).toEqual({
+        status: 'not_supported',
+        values: {},
+        errorCode: null,
+        message: null,
+      });
     }
   });
 
@@ -84,8 +101,15 @@ describe('PP791 driver against the simulator (memory link)', () => {
     const identity = await driver.identify(ctx);
     expect(identity.serialNumber).toBeNull();
     expect(identity.extra.serialNumberLoaded).toBe(false);
-    expect(await driver.runCheck('self_test', ctx)).toMatchObject({ status: 'fail', errorCode: 'DIAG-SEC-002' });
-    expect(await driver.runCheck('master_key', ctx)).toMatchObject({ status: 'fail', errorCode: 'DIAG-SEC-002', values: { loaded: [] } });
+    expect(await driver.runCheck('self_test', ctx)).toMatchObject({
+      status: 'fail',
+      errorCode: 'DIAG-SEC-002',
+    });
+    expect(await driver.runCheck('master_key', ctx)).toMatchObject({
+      status: 'fail',
+      errorCode: 'DIAG-SEC-002',
+      values: { loaded: [] },
+    });
     expect((await driver.runCheck('hardware', ctx)).values.present).toEqual(['ICC', 'SAM', 'MSR']);
   });
 
@@ -114,14 +138,20 @@ describe('PP791 driver against the simulator (memory link)', () => {
 
     const [foreignHost, foreignDevice] = createMemoryPair();
     await foreignDevice.open();
-    foreignDevice.on('data', () => void foreignDevice.write(Uint8Array.of(0x16, 0x41, 0x42, 0x17, 0x12, 0x34)));
+    foreignDevice.on(
+      'data',
+      () => void foreignDevice.write(Uint8Array.of(0x16, 0x41, 0x42, 0x17, 0x12, 0x34)),
+    );
     expect(await new Pp791Driver(foreignHost).probe(context().ctx, 300)).toBe(false);
     await silentHost.close();
     await foreignHost.close();
   });
 
   describe('faults', () => {
-    async function openThen(fault: SimulatorFault, run: (driver: Pp791Driver, ctx: DriverContext) => Promise<unknown>) {
+    async function openThen(
+      fault: SimulatorFault,
+      run: (driver: Pp791Driver, ctx: DriverContext) => Promise<unknown>,
+    ) {
       const { driver, sim } = await setup('healthy');
       const { ctx } = context();
       await driver.open(ctx);
@@ -133,7 +163,9 @@ describe('PP791 driver against the simulator (memory link)', () => {
       const error = await openThen('bad_checksum', (d, c) => d.runCheck('self_test', c));
       expect(error).toBeInstanceOf(DriverError);
       expect((error as DriverError).code).toBe('DIAG-LINK-002');
-      expect((error as DriverError).frames?.filter((f) => f.direction === 'tx' && f.hex === '15')).toHaveLength(2);
+      expect(
+        (error as DriverError).frames?.filter((f) => f.direction === 'tx' && f.hex === '15'),
+      ).toHaveLength(2);
     });
 
     it('nak_storm: DIAG-LINK-002 after three NAKs', async () => {
@@ -155,13 +187,20 @@ describe('PP791 driver against the simulator (memory link)', () => {
     });
 
     it('unplug_mid_command without a harness to pull the port: ACK then silence → DIAG-LINK-001 (no answer)', async () => {
-      const error = (await openThen('unplug_mid_command', (d, c) => d.runCheck('master_key', c))) as DriverError;
+      const error = (await openThen('unplug_mid_command', (d, c) =>
+        d.runCheck('master_key', c),
+      )) as DriverError;
       expect(error.code).toBe('DIAG-LINK-001');
     });
 
     it('unplug_mid_command with the port really going away → DIAG-LINK-003 (unplugged)', async () => {
       let pull: () => void = () => undefined;
-      const { driver, sim, host } = await setup('healthy', [], { responseTimeoutMs: 20_000 }, { onUnplug: () => pull() });
+      const { driver, sim, host } = await setup(
+        'healthy',
+        [],
+        { responseTimeoutMs: 20_000 },
+        { onUnplug: () => pull() },
+      );
       const { ctx } = context();
       await driver.open(ctx);
       pull = () => host.unplug();
@@ -173,13 +212,19 @@ describe('PP791 driver against the simulator (memory link)', () => {
     });
 
     it('garbage around frames does not disturb the exchange', async () => {
-      const result = await openThen('garbage', async (d, c) => [await d.runCheck('self_test', c), await d.identify(c)]);
+      const result = await openThen('garbage', async (d, c) => [
+        await d.runCheck('self_test', c),
+        await d.identify(c),
+      ]);
       expect(result).toMatchObject([{ status: 'pass' }, { serialNumber: '791A23004512' }]);
     });
 
     it('card_reader_failure: the readers are missing from the hardware list', async () => {
       const result = await openThen('card_reader_failure', (d, c) => d.runCheck('hardware', c));
-      expect(result).toMatchObject({ status: 'pass', values: { smartCardReader: false, magneticStripeReader: false } });
+      expect(result).toMatchObject({
+        status: 'pass',
+        values: { smartCardReader: false, magneticStripeReader: false },
+      });
     });
   });
 

@@ -17,7 +17,14 @@
  * line settings at which the device was proven to answer — a measurement, not a claim.
  */
 import type { DeviceIdentity } from '@emdad/domain';
-import { DriverError, toHex, type DeviceDriver, type DriverCheckResult, type DriverContext, type FrameLogEntry } from './driver.ts';
+import {
+  DriverError,
+  toHex,
+  type DeviceDriver,
+  type DriverCheckResult,
+  type DriverContext,
+  type FrameLogEntry,
+} from './driver.ts';
 import {
   FS,
   StxLink,
@@ -59,7 +66,8 @@ function lineModeFor(settings: SerialLineSettings | undefined): StxLineMode {
 /** Settings a `SerialTransport` exposes (duck-typed so any transport with `settings` works). */
 function settingsOf(transport: Transport): SerialLineSettings | undefined {
   const candidate = (transport as { settings?: unknown }).settings;
-  if (candidate && typeof candidate === 'object' && 'baudRate' in candidate) return candidate as SerialLineSettings;
+  if (candidate && typeof candidate === 'object' && 'baudRate' in candidate)
+    return candidate as SerialLineSettings;
   return undefined;
 }
 
@@ -187,7 +195,8 @@ export class Pp791Driver implements DeviceDriver {
       throw new DriverError('DIAG-LINK-004', 'The device answered the self-test without a result code.');
     }
     const faults = codes.filter((c) => c !== '0');
-    if (faults.length === 0) return { status: 'pass', values: { resultCodes: codes.join('') }, errorCode: null, message: null };
+    if (faults.length === 0)
+      return { status: 'pass', values: { resultCodes: codes.join('') }, errorCode: null, message: null };
     const described = faults.map((c) => SELF_TEST_FAULTS[c]?.en ?? `unknown fault code '${c}'`);
     const onlyKeys = faults.every((c) => c === '5');
     return {
@@ -224,7 +233,9 @@ export class Pp791Driver implements DeviceDriver {
       const code = answer?.slice(2, 3);
       slots[id] = code === 'F' ? 'loaded' : code === '0' ? 'empty' : 'unknown';
     }
-    const loaded = Object.entries(slots).filter(([, s]) => s === 'loaded').map(([id]) => id);
+    const loaded = Object.entries(slots)
+      .filter(([, s]) => s === 'loaded')
+      .map(([id]) => id);
     if (loaded.length > 0) {
       return { status: 'pass', values: { slots, loaded }, errorCode: null, message: null };
     }
@@ -233,7 +244,8 @@ export class Pp791Driver implements DeviceDriver {
       status: 'fail',
       values: { slots, loaded },
       errorCode: 'DIAG-SEC-002',
-      message: 'No master key is loaded: the device cannot encrypt PINs. Send it to the key-injection centre to load its keys.',
+      message:
+        'No master key is loaded: the device cannot encrypt PINs. Send it to the key-injection centre to load its keys.',
     };
   }
 
@@ -247,7 +259,8 @@ export class Pp791Driver implements DeviceDriver {
         status: 'warn',
         values: { answered: true, roundTripMs },
         errorCode: null,
-        message: 'The device answers on this line, but the line speed is not known to the app (not a serial port).',
+        message:
+          'The device answers on this line, but the line speed is not known to the app (not a serial port).',
       };
     }
     return {
@@ -282,9 +295,13 @@ export class Pp791Driver implements DeviceDriver {
     const text = latin1.decode(answer.payload);
     const id = message.slice(0, 2);
     if (!text.startsWith(id)) {
-      throw new DriverError('DIAG-LINK-004', `The device answered message ${id} with an unexpected message "${text.slice(0, 2)}": it may not be a PP791-dialect device.`, {
-        frames,
-      });
+      throw new DriverError(
+        'DIAG-LINK-004',
+        `The device answered message ${id} with an unexpected message "${text.slice(0, 2)}": it may not be a PP791-dialect device.`,
+        {
+          frames,
+        },
+      );
     }
     return text;
   }

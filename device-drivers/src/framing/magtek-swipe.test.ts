@@ -16,7 +16,10 @@ const T2 = ';4111111111111111=29121010000000000000?';
 
 describe('MagTek-style swipe report', () => {
   it('lays out status, lengths, encode type and fixed 110-byte track fields', () => {
-    const report = encodeSwipeReport({ tracks: [{ data: T1 }, { data: T2 }, { data: '', decodeError: true }], encodeTypeCode: 0 });
+    const report = encodeSwipeReport({
+      tracks: [{ data: T1 }, { data: T2 }, { data: '', decodeError: true }],
+      encodeTypeCode: 0,
+    });
     expect(report.length).toBe(337);
     expect([...report.subarray(0, 7)]).toEqual([0, 0, 1, T1.length, T2.length, 0, 0]);
     expect(String.fromCharCode(report[7] ?? 0)).toBe('%');
@@ -58,7 +61,10 @@ describe('MagTek-style swipe report', () => {
   });
 
   it('property: decode(encode(x)) = x for any track contents', () => {
-    const track = fc.record({ data: fc.string({ maxLength: 110 }).filter((s) => /^[\x20-\x7e]*$/.test(s)), decodeError: fc.boolean() });
+    const track = fc.record({
+      data: fc.string({ maxLength: 110 }).filter((s) => /^[\x20-\x7e]*$/.test(s)),
+      decodeError: fc.boolean(),
+    });
     fc.assert(
       fc.property(fc.tuple(track, track, track), fc.integer({ min: 0, max: 6 }), (tracks, code) => {
         const decoded = decodeSwipeReport(encodeSwipeReport({ tracks, encodeTypeCode: code }));
@@ -76,9 +82,12 @@ describe('MagTek-style swipe report', () => {
 
   it('property: any byte string decodes to a swipe or a reason, never a throw', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 400 }), fc.uint8Array({ minLength: 337, maxLength: 337 })), (bytes) => {
-        expect(() => decodeSwipeReport(bytes)).not.toThrow();
-      }),
+      fc.property(
+        fc.oneof(fc.uint8Array({ maxLength: 400 }), fc.uint8Array({ minLength: 337, maxLength: 337 })),
+        (bytes) => {
+          expect(() => decodeSwipeReport(bytes)).not.toThrow();
+        },
+      ),
     );
   });
 
@@ -89,6 +98,9 @@ describe('MagTek-style swipe report', () => {
     const response = encodeMagtekCommandResponse(0, new TextEncoder().encode('21042812D01'));
     const decoded = decodeMagtekCommandResponse(response);
     expect(decoded.ok && new TextDecoder().decode(decoded.data)).toBe('21042812D01');
-    expect(decodeMagtekCommandResponse(Uint8Array.of(0, 30, 1))).toMatchObject({ ok: false, reason: 'bad_length' });
+    expect(decodeMagtekCommandResponse(Uint8Array.of(0, 30, 1))).toMatchObject({
+      ok: false,
+      reason: 'bad_length',
+    });
   });
 });

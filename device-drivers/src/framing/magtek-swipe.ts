@@ -19,7 +19,15 @@ export const MAGTEK_TRACK_FIELD_LENGTH = 110;
 const TRACK_OFFSETS = [7, 117, 227] as const;
 
 /** §4 "Card encode type" values. */
-export const CARD_ENCODE_TYPES = ['iso_aba', 'aamva', 'cadl', 'blank', 'other', 'undetermined', 'none'] as const;
+export const CARD_ENCODE_TYPES = [
+  'iso_aba',
+  'aamva',
+  'cadl',
+  'blank',
+  'other',
+  'undetermined',
+  'none',
+] as const;
 export type CardEncodeType = (typeof CARD_ENCODE_TYPES)[number] | 'unknown';
 
 export interface MagtekTrack {
@@ -41,12 +49,14 @@ export type MagtekDecodeResult =
   | { ok: false; reason: 'wrong_length' | 'bad_track_length'; length: number };
 
 export function decodeSwipeReport(report: Uint8Array): MagtekDecodeResult {
-  if (report.length !== MAGTEK_SWIPE_REPORT_LENGTH) return { ok: false, reason: 'wrong_length', length: report.length };
+  if (report.length !== MAGTEK_SWIPE_REPORT_LENGTH)
+    return { ok: false, reason: 'wrong_length', length: report.length };
   const tracks: MagtekTrack[] = [];
   for (let i = 0; i < 3; i++) {
     const status = report[i] ?? 0;
     const length = report[3 + i] ?? 0;
-    if (length > MAGTEK_TRACK_FIELD_LENGTH) return { ok: false, reason: 'bad_track_length', length: report.length };
+    if (length > MAGTEK_TRACK_FIELD_LENGTH)
+      return { ok: false, reason: 'bad_track_length', length: report.length };
     const offset = TRACK_OFFSETS[i] as number;
     const decodeError = (status & 0x01) === 1;
     tracks.push({
@@ -78,7 +88,8 @@ export function encodeSwipeReport(swipe: SwipeToEncode): Uint8Array {
   for (let i = 0; i < 3; i++) {
     const track = swipe.tracks[i] ?? { data: '' };
     const bytes = new TextEncoder().encode(track.data);
-    if (bytes.length > MAGTEK_TRACK_FIELD_LENGTH) throw new RangeError(`track ${i + 1} holds at most ${MAGTEK_TRACK_FIELD_LENGTH} bytes`);
+    if (bytes.length > MAGTEK_TRACK_FIELD_LENGTH)
+      throw new RangeError(`track ${i + 1} holds at most ${MAGTEK_TRACK_FIELD_LENGTH} bytes`);
     report[i] = track.decodeError === true ? 0x01 : 0x00;
     report[3 + i] = track.decodeError === true ? 0 : bytes.length;
     if (track.decodeError !== true) report.set(bytes, TRACK_OFFSETS[i] as number);
@@ -107,7 +118,8 @@ export function trackVerdict(track: MagtekTrack): { verdict: TrackVerdict; reaso
     return { verdict: 'malformed', reason: 'start or end sentinel missing' };
   }
   if (data.length > rule.max) return { verdict: 'malformed', reason: `longer than ${rule.max} characters` };
-  if (!rule.charset.test(data)) return { verdict: 'malformed', reason: 'characters outside the track character set' };
+  if (!rule.charset.test(data))
+    return { verdict: 'malformed', reason: 'characters outside the track character set' };
   return { verdict: 'ok', reason: null };
 }
 
@@ -128,7 +140,8 @@ export const MAGTEK_PROPERTY_SERIAL_NUM = 0x01;
 
 /** Command feature report body (without the report-id byte): cmd, length, 22 data bytes. */
 export function encodeMagtekCommand(command: number, data: Uint8Array = new Uint8Array()): Uint8Array {
-  if (data.length > MAGTEK_COMMAND_DATA_LENGTH) throw new RangeError('MagTek command data is at most 22 bytes');
+  if (data.length > MAGTEK_COMMAND_DATA_LENGTH)
+    throw new RangeError('MagTek command data is at most 22 bytes');
   const out = new Uint8Array(2 + MAGTEK_COMMAND_DATA_LENGTH);
   out[0] = command & 0xff;
   out[1] = data.length;
@@ -137,8 +150,7 @@ export function encodeMagtekCommand(command: number, data: Uint8Array = new Uint
 }
 
 export type MagtekCommandResponse =
-  | { ok: true; resultCode: number; data: Uint8Array }
-  | { ok: false; reason: 'too_short' | 'bad_length' };
+  { ok: true; resultCode: number; data: Uint8Array } | { ok: false; reason: 'too_short' | 'bad_length' };
 
 /** Parses a response feature report body (without the report-id byte). */
 export function decodeMagtekCommandResponse(body: Uint8Array): MagtekCommandResponse {
@@ -149,7 +161,10 @@ export function decodeMagtekCommandResponse(body: Uint8Array): MagtekCommandResp
 }
 
 /** Response body as a device writes it (the simulator uses it). */
-export function encodeMagtekCommandResponse(resultCode: number, data: Uint8Array = new Uint8Array()): Uint8Array {
+export function encodeMagtekCommandResponse(
+  resultCode: number,
+  data: Uint8Array = new Uint8Array(),
+): Uint8Array {
   const out = new Uint8Array(2 + MAGTEK_COMMAND_DATA_LENGTH);
   out[0] = resultCode;
   out[1] = Math.min(data.length, MAGTEK_COMMAND_DATA_LENGTH);

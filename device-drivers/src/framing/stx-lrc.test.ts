@@ -94,7 +94,11 @@ describe('STX/ETX/LRC codec', () => {
   it('restarts on a start byte inside a frame and drops over-long frames', () => {
     const broken = Uint8Array.from([0x02, 0x41, 0x42, ...encodeStxFrame('data', ascii('OK'))]);
     expect(decodeStx(broken).map((e) => e.type)).toEqual(['bad_frame', 'frame']);
-    const long = Uint8Array.from([0x02, ...new Uint8Array(50).fill(0x41), ...encodeStxFrame('data', ascii('OK'))]);
+    const long = Uint8Array.from([
+      0x02,
+      ...new Uint8Array(50).fill(0x41),
+      ...encodeStxFrame('data', ascii('OK')),
+    ]);
     const events = decodeStx(long, { maxPayload: 10 });
     expect(events[0]).toMatchObject({ type: 'bad_frame', reason: 'too_long' });
     expect(events.at(-1)).toMatchObject({ type: 'frame' });
@@ -112,8 +116,13 @@ describe('STX/ETX/LRC codec', () => {
     it('7E1-soft reports a parity error as a bad frame and ignores bad-parity control bytes', () => {
       const frame = encodeStxFrame('admin', ascii('06'), '7E1-soft');
       frame[1] = (frame[1] ?? 0) ^ 0x80; // flip only the parity bit of '0'
-      expect(decodeStx(frame, { mode: '7E1-soft' })[0]).toMatchObject({ type: 'bad_frame', reason: 'parity' });
-      expect(decodeStx(Uint8Array.of(ACK | 0x80), { mode: '7E1-soft' })).toEqual([{ type: 'noise', raw: Uint8Array.of(0x86) }]);
+      expect(decodeStx(frame, { mode: '7E1-soft' })[0]).toMatchObject({
+        type: 'bad_frame',
+        reason: 'parity',
+      });
+      expect(decodeStx(Uint8Array.of(ACK | 0x80), { mode: '7E1-soft' })).toEqual([
+        { type: 'noise', raw: Uint8Array.of(0x86) },
+      ]);
       expect(withEvenParity(ACK)).toBe(ACK); // 0x06 has two ones already
       expect(encodeStxControl('nak', '7E1-soft')[0]).toBe(withEvenParity(NAK));
     });
@@ -136,19 +145,24 @@ describe('STX/ETX/LRC codec', () => {
     for (const mode of modes) {
       it(`decode(encode(x)) = x on ${mode}, for both frame kinds, split anywhere`, () => {
         fc.assert(
-          fc.property(payloadFor(mode), fc.constantFrom('data' as const, 'admin' as const), fc.nat(), (payload, kind, cutSeed) => {
-            const frame = encodeStxFrame(kind, payload, mode);
-            const cut = cutSeed % (frame.length + 1);
-            const decoder = new StxDecoder({ mode });
-            const events = [...decoder.push(frame.subarray(0, cut)), ...decoder.push(frame.subarray(cut))];
-            expect(events).toHaveLength(1);
-            const event = events[0] as StxEvent;
-            expect(event.type).toBe('frame');
-            if (event.type === 'frame') {
-              expect(event.kind).toBe(kind);
-              expect(hex(event.payload)).toBe(hex(payload));
-            }
-          }),
+          fc.property(
+            payloadFor(mode),
+            fc.constantFrom('data' as const, 'admin' as const),
+            fc.nat(),
+            (payload, kind, cutSeed) => {
+              const frame = encodeStxFrame(kind, payload, mode);
+              const cut = cutSeed % (frame.length + 1);
+              const decoder = new StxDecoder({ mode });
+              const events = [...decoder.push(frame.subarray(0, cut)), ...decoder.push(frame.subarray(cut))];
+              expect(events).toHaveLength(1);
+              const event = events[0] as StxEvent;
+              expect(event.type).toBe('frame');
+              if (event.type === 'frame') {
+                expect(event.kind).toBe(kind);
+                expect(hex(event.payload)).toBe(hex(payload));
+              }
+            },
+          ),
           { numRuns: 300 },
         );
       });
@@ -156,18 +170,23 @@ describe('STX/ETX/LRC codec', () => {
 
     it('random byte streams never throw, and a valid frame after them still decodes (no stall)', () => {
       fc.assert(
-        fc.property(fc.uint8Array({ maxLength: 400 }), fc.constantFrom(...modes), payloadFor('7E1'), (garbage, mode, payload) => {
-          const decoder = new StxDecoder({ mode, maxPayload: 256 });
-          expect(() => decoder.push(garbage)).not.toThrow();
-          const frame = encodeStxFrame('data', payload, mode);
-          // The garbage may leave the decoder expecting an LRC, which swallows one byte of the
-          // first frame; the second one must always come through intact.
-          const events = decoder.push(Uint8Array.from([...frame, ...frame]));
-          const last = events.at(-1);
-          expect(last?.type).toBe('frame');
-          if (last?.type === 'frame') expect(hex(last.payload)).toBe(hex(payload));
-          expect(decoder.pendingBytes).toBe(0);
-        }),
+        fc.property(
+          fc.uint8Array({ maxLength: 400 }),
+          fc.constantFrom(...modes),
+          payloadFor('7E1'),
+          (garbage, mode, payload) => {
+            const decoder = new StxDecoder({ mode, maxPayload: 256 });
+            expect(() => decoder.push(garbage)).not.toThrow();
+            const frame = encodeStxFrame('data', payload, mode);
+            // The garbage may leave the decoder expecting an LRC, which swallows one byte of the
+            // first frame; the second one must always come through intact.
+            const events = decoder.push(Uint8Array.from([...frame, ...frame]));
+            const last = events.at(-1);
+            expect(last?.type).toBe('frame');
+            if (last?.type === 'frame') expect(hex(last.payload)).toBe(hex(payload));
+            expect(decoder.pendingBytes).toBe(0);
+          },
+        ),
         { numRuns: 500 },
       );
     });
@@ -191,7 +210,10 @@ describe('StxLink (host side of the link)', () => {
   }
 
   /** A scripted device: reacts to each decoded event from the host. */
-  function script(device: ReturnType<typeof createMemoryPair>[1], react: (event: StxEvent, n: number) => Uint8Array[]) {
+  function script(
+    device: ReturnType<typeof createMemoryPair>[1],
+    react: (event: StxEvent, n: number) => Uint8Array[],
+  ) {
     const decoder = new StxDecoder();
     let n = 0;
     device.on('data', (chunk) => {
@@ -202,7 +224,8 @@ describe('StxLink (host side of the link)', () => {
   it('ACKs the answer, swallows the closing EOT and logs every byte', async () => {
     const { host, device } = await pair();
     script(device, (event) => {
-      if (event.type === 'frame') return [Uint8Array.of(ACK), encodeStxFrame('admin', ascii('06PP791SN0001'))];
+      if (event.type === 'frame')
+        return [Uint8Array.of(ACK), encodeStxFrame('admin', ascii('06PP791SN0001'))];
       if (event.type === 'control' && event.control === 'ack') return [Uint8Array.of(EOT)];
       return [];
     });

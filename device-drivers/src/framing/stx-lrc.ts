@@ -78,10 +78,17 @@ export function isFramablePayload(payload: Uint8Array, mode: StxLineMode = '8N1'
  * Builds one frame. Throws RangeError for a payload that cannot be framed (it would contain its
  * own terminator); callers build payloads from ASCII fields, so this is a programming error.
  */
-export function encodeStxFrame(kind: StxFrameKind, payload: Uint8Array, mode: StxLineMode = '8N1'): Uint8Array {
-  if (payload.length > STX_MAX_PAYLOAD) throw new RangeError(`STX payload of ${payload.length} bytes exceeds ${STX_MAX_PAYLOAD}`);
+export function encodeStxFrame(
+  kind: StxFrameKind,
+  payload: Uint8Array,
+  mode: StxLineMode = '8N1',
+): Uint8Array {
+  if (payload.length > STX_MAX_PAYLOAD)
+    throw new RangeError(`STX payload of ${payload.length} bytes exceeds ${STX_MAX_PAYLOAD}`);
   if (!isFramablePayload(payload, mode)) {
-    throw new RangeError('STX payload contains a framing byte (STX/ETX/SI/SO) or, on a 7-bit line, a byte above 0x7F');
+    throw new RangeError(
+      'STX payload contains a framing byte (STX/ETX/SI/SO) or, on a 7-bit line, a byte above 0x7F',
+    );
   }
   const out = new Uint8Array(payload.length + 3);
   out[0] = START_OF[kind];
@@ -111,7 +118,12 @@ export type StxEvent =
   | { type: 'frame'; kind: StxFrameKind; payload: Uint8Array; raw: Uint8Array }
   | { type: 'control'; control: StxControl; raw: Uint8Array }
   /** A frame that arrived damaged: the receiver answers it with NAK. */
-  | { type: 'bad_frame'; kind: StxFrameKind; reason: 'lrc' | 'parity' | 'too_long' | 'interrupted'; raw: Uint8Array }
+  | {
+      type: 'bad_frame';
+      kind: StxFrameKind;
+      reason: 'lrc' | 'parity' | 'too_long' | 'interrupted';
+      raw: Uint8Array;
+    }
   /** Bytes outside any frame (line noise, a partner speaking another protocol). */
   | { type: 'noise'; raw: Uint8Array };
 
@@ -208,7 +220,12 @@ export class StxDecoder {
       } else if (byte !== this.runningLrc) {
         events.push({ type: 'bad_frame', kind: this.kind, reason: 'lrc', raw });
       } else {
-        events.push({ type: 'frame', kind: this.kind, payload: this.payload.slice(0, this.payloadLength), raw });
+        events.push({
+          type: 'frame',
+          kind: this.kind,
+          payload: this.payload.slice(0, this.payloadLength),
+          raw,
+        });
       }
       this.startIdle();
       return;
@@ -230,7 +247,8 @@ export class StxDecoder {
     }
 
     if (this.state === 'idle') {
-      const control: StxControl | null = byte === ACK ? 'ack' : byte === NAK ? 'nak' : byte === EOT ? 'eot' : null;
+      const control: StxControl | null =
+        byte === ACK ? 'ack' : byte === NAK ? 'nak' : byte === EOT ? 'eot' : null;
       if (control !== null && parityOk) {
         this.flushNoise(events);
         events.push({ type: 'control', control, raw: Uint8Array.of(wire) });
@@ -296,7 +314,6 @@ export class StxParser extends Transform {
 // silence, EOT after 3 NAKs), then receive the answer (ACK it, NAK a bad LRC, EOT after 3 bad
 // ones), then swallow the device's closing EOT.
 // ---------------------------------------------------------------------------------------------
-
 
 export type StxLinkFailure =
   /** No ACK/NAK after every try (device silent or not speaking this protocol). */
@@ -378,7 +395,9 @@ export class StxLink {
     this.lost = error ?? null;
     const waiter = this.waiter;
     this.waiter = null;
-    waiter?.fail(new StxLinkError('transport', error?.message ?? 'The port was closed during the exchange.', error));
+    waiter?.fail(
+      new StxLinkError('transport', error?.message ?? 'The port was closed during the exchange.', error),
+    );
   };
 
   constructor(
@@ -424,7 +443,13 @@ export class StxLink {
   exchange(
     kind: StxFrameKind,
     payload: Uint8Array,
-    options: { signal?: AbortSignal; log?: StxWireLog; responseTimeoutMs?: number; ackTimeoutMs?: number; maxTries?: number } = {},
+    options: {
+      signal?: AbortSignal;
+      log?: StxWireLog;
+      responseTimeoutMs?: number;
+      ackTimeoutMs?: number;
+      maxTries?: number;
+    } = {},
   ): Promise<StxExchange> {
     const run = this.queue.then(() => this.runExchange(kind, payload, options));
     this.queue = run.catch(() => undefined);
@@ -434,7 +459,13 @@ export class StxLink {
   private async runExchange(
     kind: StxFrameKind,
     payload: Uint8Array,
-    options: { signal?: AbortSignal; log?: StxWireLog; responseTimeoutMs?: number; ackTimeoutMs?: number; maxTries?: number },
+    options: {
+      signal?: AbortSignal;
+      log?: StxWireLog;
+      responseTimeoutMs?: number;
+      ackTimeoutMs?: number;
+      maxTries?: number;
+    },
   ): Promise<StxExchange> {
     this.log = options.log ?? (() => {});
     this.inbox = []; // anything left over belongs to an exchange that is finished
@@ -443,7 +474,8 @@ export class StxLink {
     const maxTries = options.maxTries ?? this.maxTries;
     try {
       signal?.throwIfAborted();
-      if (!this.transport.isOpen) throw new StxLinkError('transport', this.lost?.message ?? 'The port is not open.', this.lost);
+      if (!this.transport.isOpen)
+        throw new StxLinkError('transport', this.lost?.message ?? 'The port is not open.', this.lost);
       const frame = encodeStxFrame(kind, payload, this.mode);
 
       // Phase 1: get our frame acknowledged.
@@ -453,7 +485,11 @@ export class StxLink {
       for (;;) {
         tries += 1;
         await this.send(frame);
-        const reply = await this.next(ackTimeoutMs, signal, (e) => e.type === 'control' || e.type === 'frame');
+        const reply = await this.next(
+          ackTimeoutMs,
+          signal,
+          (e) => e.type === 'control' || e.type === 'frame',
+        );
         if (reply === null) {
           if (tries >= maxTries) {
             await this.sendControl('eot').catch(() => undefined);
@@ -480,7 +516,12 @@ export class StxLink {
       for (;;) {
         const answer =
           early ??
-          (await this.next(options.responseTimeoutMs ?? this.responseTimeoutMs, signal, (e) => e.type === 'frame' || e.type === 'bad_frame' || (e.type === 'control' && e.control === 'eot')));
+          (await this.next(
+            options.responseTimeoutMs ?? this.responseTimeoutMs,
+            signal,
+            (e) =>
+              e.type === 'frame' || e.type === 'bad_frame' || (e.type === 'control' && e.control === 'eot'),
+          ));
         early = null;
         if (answer === null) {
           // Tell the device to drop the exchange, so a late answer cannot meet our next command.
@@ -492,7 +533,10 @@ export class StxLink {
           badAnswers += 1;
           if (badAnswers >= this.maxNaks) {
             await this.sendControl('eot').catch(() => undefined);
-            throw new StxLinkError('bad_response', `The device's answer failed its checksum ${badAnswers} times.`);
+            throw new StxLinkError(
+              'bad_response',
+              `The device's answer failed its checksum ${badAnswers} times.`,
+            );
           }
           await this.sendControl('nak');
           continue;
@@ -502,12 +546,15 @@ export class StxLink {
         // The device closes the exchange with EOT; wait for it so it cannot be mistaken for the
         // answer to our next command. A device that skips it costs us `eotTimeoutMs` once.
         // The answer is already complete, so a cancel arriving now does not undo it.
-        await this.next(this.eotTimeoutMs, signal, (e) => e.type === 'control' && e.control === 'eot').catch(() => null);
+        await this.next(this.eotTimeoutMs, signal, (e) => e.type === 'control' && e.control === 'eot').catch(
+          () => null,
+        );
         return { outcome: 'answered', kind: answer.kind, payload: answer.payload };
       }
     } catch (error) {
       // A cancelled exchange tells the device to drop it too (EOT aborts the exchange, §5 flow).
-      if (signal?.aborted === true && this.transport.isOpen) await this.sendControl('eot').catch(() => undefined);
+      if (signal?.aborted === true && this.transport.isOpen)
+        await this.sendControl('eot').catch(() => undefined);
       throw error;
     } finally {
       this.log = () => {};
@@ -519,7 +566,11 @@ export class StxLink {
     try {
       await this.transport.write(bytes);
     } catch (error) {
-      throw new StxLinkError('transport', error instanceof Error ? error.message : 'Writing to the port failed.', error);
+      throw new StxLinkError(
+        'transport',
+        error instanceof Error ? error.message : 'Writing to the port failed.',
+        error,
+      );
     }
   }
 
@@ -538,10 +589,20 @@ export class StxLink {
    * Resolves with the first event `want` accepts (events it does not want are dropped), or null
    * after `timeoutMs` of waiting.
    */
-  private next(timeoutMs: number, signal: AbortSignal | undefined, want: (event: StxEvent) => boolean): Promise<StxEvent | null> {
+  private next(
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    want: (event: StxEvent) => boolean,
+  ): Promise<StxEvent | null> {
     return new Promise<StxEvent | null>((resolve, reject) => {
       if (!this.transport.isOpen) {
-        reject(new StxLinkError('transport', this.lost?.message ?? 'The port was closed during the exchange.', this.lost));
+        reject(
+          new StxLinkError(
+            'transport',
+            this.lost?.message ?? 'The port was closed during the exchange.',
+            this.lost,
+          ),
+        );
         return;
       }
       const cleanup = (): void => {

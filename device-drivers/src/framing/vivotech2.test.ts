@@ -23,7 +23,7 @@ describe('ViVOtech2 frames', () => {
   });
 
   // NEO 2 Interface Developer's Guide §2.8.2 sample: ping command and its response.
-  it('encodes the guide\'s ping command (CRC little-endian) and response (CRC big-endian)', () => {
+  it("encodes the guide's ping command (CRC little-endian) and response (CRC big-endian)", () => {
     expect(hex(encodeVivoCommand(0x18, 0x01))).toBe('5669564f74656368320018010000b3cd');
     expect(hex(encodeVivoResponse(0x18, 0x00))).toBe('5669564f74656368320018000000fa83');
   });
@@ -44,11 +44,18 @@ describe('ViVOtech2 frames', () => {
   });
 
   it('decodes a frame split at every byte boundary', () => {
-    const frame = encodeVivoCommand(0x02, 0x40, Uint8Array.from({ length: 70 }, (_, i) => i));
+    const frame = encodeVivoCommand(
+      0x02,
+      0x40,
+      Uint8Array.from({ length: 70 }, (_, i) => i),
+    );
     for (let cut = 0; cut <= frame.length; cut++) {
       const decoder = new VivoDecoder('command');
       const events = [...decoder.push(frame.subarray(0, cut)), ...decoder.push(frame.subarray(cut))];
-      expect(events.filter((e) => e.type === 'frame'), `cut ${cut}`).toHaveLength(1);
+      expect(
+        events.filter((e) => e.type === 'frame'),
+        `cut ${cut}`,
+      ).toHaveLength(1);
       expect(decoder.pendingBytes).toBe(0);
     }
   });
@@ -71,7 +78,10 @@ describe('ViVOtech2 frames', () => {
         fc.uint8Array({ maxLength: 600 }),
         fc.nat(),
         (direction, command, code, data, seed) => {
-          const frame = direction === 'command' ? encodeVivoCommand(command, code, data) : encodeVivoResponse(command, code, data);
+          const frame =
+            direction === 'command'
+              ? encodeVivoCommand(command, code, data)
+              : encodeVivoResponse(command, code, data);
           const cut = seed % (frame.length + 1);
           const decoder = new VivoDecoder(direction);
           const events = [...decoder.push(frame.subarray(0, cut)), ...decoder.push(frame.subarray(cut))];
@@ -86,7 +96,7 @@ describe('ViVOtech2 frames', () => {
     );
   });
 
-  it('properties: random streams never throw, never hold more than one frame\'s worth, and a frame after them decodes', () => {
+  it("properties: random streams never throw, never hold more than one frame's worth, and a frame after them decodes", () => {
     const maxData = 256;
     fc.assert(
       fc.property(
@@ -100,14 +110,14 @@ describe('ViVOtech2 frames', () => {
         ),
         fc.uint8Array({ maxLength: 100 }),
         (chunks, data) => {
-        const decoder = new VivoDecoder('response', maxData);
-        for (const chunk of chunks) expect(() => decoder.push(chunk)).not.toThrow();
-        expect(decoder.pendingBytes).toBeLessThanOrEqual(10 + 4 + maxData + 2);
-        // zeros (HID padding) long enough to complete any false frame the garbage started
-        const frame = encodeVivoResponse(0x18, 0x00, data);
-        const events = decoder.push(Uint8Array.from([...new Uint8Array(maxData + 16), ...frame]));
-        expect(events.at(-1)).toMatchObject({ type: 'frame', command: 0x18 });
-        expect(decoder.pendingBytes).toBe(0);
+          const decoder = new VivoDecoder('response', maxData);
+          for (const chunk of chunks) expect(() => decoder.push(chunk)).not.toThrow();
+          expect(decoder.pendingBytes).toBeLessThanOrEqual(10 + 4 + maxData + 2);
+          // zeros (HID padding) long enough to complete any false frame the garbage started
+          const frame = encodeVivoResponse(0x18, 0x00, data);
+          const events = decoder.push(Uint8Array.from([...new Uint8Array(maxData + 16), ...frame]));
+          expect(events.at(-1)).toMatchObject({ type: 'frame', command: 0x18 });
+          expect(decoder.pendingBytes).toBe(0);
         },
       ),
       { numRuns: 300 },
@@ -118,7 +128,10 @@ describe('ViVOtech2 frames', () => {
   it('VivoParser is a thin Transform', async () => {
     const frame = Buffer.from(encodeVivoResponse(0x18, 0x00));
     const events: VivoEvent[] = [];
-    for await (const e of Readable.from([frame.subarray(0, 7), frame.subarray(7)]).pipe(new VivoParser('response'))) events.push(e as VivoEvent);
+    for await (const e of Readable.from([frame.subarray(0, 7), frame.subarray(7)]).pipe(
+      new VivoParser('response'),
+    ))
+      events.push(e as VivoEvent);
     expect(events.map((e) => e.type)).toEqual(['frame']);
   });
 
@@ -144,13 +157,37 @@ describe('ViVOtech2 frames', () => {
 
   it('BER-TLV: multi-byte tags, long lengths, constructed tags; refuses truncated lists', () => {
     const long = new Uint8Array(130).fill(0x41);
-    const tlv = Uint8Array.from([0x5a, 0x02, 0x12, 0x34, 0xdf, 0xee, 0x26, 0x81, 130, ...long, 0xff, 0xee, 0x01, 0x04, 0xdf, 0x30, 0x01, 0x0c]);
+    const tlv = Uint8Array.from([
+      0x5a,
+      0x02,
+      0x12,
+      0x34,
+      0xdf,
+      0xee,
+      0x26,
+      0x81,
+      130,
+      ...long,
+      0xff,
+      0xee,
+      0x01,
+      0x04,
+      0xdf,
+      0x30,
+      0x01,
+      0x0c,
+    ]);
     const tags = parseTlv(tlv);
     expect(tags?.get('5A')).toEqual(Uint8Array.of(0x12, 0x34));
     expect(tags?.get('DFEE26')?.length).toBe(130);
     expect(tags?.get('DF30')).toEqual(Uint8Array.of(0x0c));
     expect(parseTlv(Uint8Array.of(0x9f, 0x39, 0x02, 0x01))).toBeNull();
     expect(parseTlv(Uint8Array.of(0x9f))).toBeNull();
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => void expect(() => parseActivateTransaction(bytes)).not.toThrow()));
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 200 }),
+        (bytes) => void expect(() => parseActivateTransaction(bytes)).not.toThrow(),
+      ),
+    );
   });
 });

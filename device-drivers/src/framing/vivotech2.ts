@@ -53,7 +53,10 @@ export interface ActivateTransactionResult {
  * lengths in short or 81/82 long form). Returns null unless the bytes are exactly a TLV list.
  * Constructed tags (bit 6 of the first byte, e.g. FFEE01) are also descended into.
  */
-export function parseTlv(bytes: Uint8Array, into: Map<string, Uint8Array> = new Map()): Map<string, Uint8Array> | null {
+export function parseTlv(
+  bytes: Uint8Array,
+  into: Map<string, Uint8Array> = new Map(),
+): Map<string, Uint8Array> | null {
   let i = 0;
   while (i < bytes.length) {
     const tagStart = i;
@@ -102,7 +105,8 @@ export function parseActivateTransaction(data: Uint8Array): ActivateTransactionR
   const track2 = latin1.decode(data.subarray(i, i + t2len));
   i += t2len;
   let tags: Map<string, Uint8Array> | null = null;
-  for (let skip = 0; skip <= 2 && tags === null && i + skip <= data.length; skip++) tags = parseTlv(data.subarray(i + skip));
+  for (let skip = 0; skip <= 2 && tags === null && i + skip <= data.length; skip++)
+    tags = parseTlv(data.subarray(i + skip));
   tags ??= new Map();
   const mode = tags.get('9F39');
   return { track1, track2, entryMode: mode && mode.length === 1 ? (mode[0] as number) : null, tags };
@@ -128,7 +132,8 @@ const CRC_TABLE = (() => {
   const table = new Uint16Array(256);
   for (let n = 0; n < 256; n++) {
     let crc = n << 8;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    for (let bit = 0; bit < 8; bit++)
+      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
     table[n] = crc;
   }
   return table;
@@ -137,12 +142,14 @@ const CRC_TABLE = (() => {
 /** CRC-16/CCITT-FALSE. Check value for "123456789" is 0x29B1. */
 export function crc16CcittFalse(bytes: Uint8Array, initial = 0xffff): number {
   let crc = initial;
-  for (let i = 0; i < bytes.length; i++) crc = ((crc << 8) & 0xffff) ^ (CRC_TABLE[((crc >> 8) ^ (bytes[i] as number)) & 0xff] as number);
+  for (let i = 0; i < bytes.length; i++)
+    crc = ((crc << 8) & 0xffff) ^ (CRC_TABLE[((crc >> 8) ^ (bytes[i] as number)) & 0xff] as number);
   return crc;
 }
 
 function build(direction: VivoDirection, command: number, second: number, data: Uint8Array): Uint8Array {
-  if (data.length > VIVOTECH2_MAX_DATA) throw new RangeError(`ViVOtech2 data of ${data.length} bytes exceeds ${VIVOTECH2_MAX_DATA}`);
+  if (data.length > VIVOTECH2_MAX_DATA)
+    throw new RangeError(`ViVOtech2 data of ${data.length} bytes exceeds ${VIVOTECH2_MAX_DATA}`);
   const out = new Uint8Array(FIXED_BEFORE_DATA + data.length + 2);
   out.set(VIVOTECH2_HEADER, 0);
   out[HEADER_LENGTH] = command & 0xff;
@@ -158,12 +165,20 @@ function build(direction: VivoDirection, command: number, second: number, data: 
 }
 
 /** Host → reader. */
-export function encodeVivoCommand(command: number, subCommand: number, data: Uint8Array = new Uint8Array()): Uint8Array {
+export function encodeVivoCommand(
+  command: number,
+  subCommand: number,
+  data: Uint8Array = new Uint8Array(),
+): Uint8Array {
   return build('command', command, subCommand, data);
 }
 
 /** Reader → host (the simulator uses it). */
-export function encodeVivoResponse(command: number, status: number, data: Uint8Array = new Uint8Array()): Uint8Array {
+export function encodeVivoResponse(
+  command: number,
+  status: number,
+  data: Uint8Array = new Uint8Array(),
+): Uint8Array {
   return build('response', command, status, data);
 }
 
@@ -205,7 +220,8 @@ export class VivoDecoder {
       if (header < 0) {
         // Keep only what could still become a header; the rest is noise.
         const keep = partialHeaderSuffix(joined, start);
-        if (joined.length - keep > start) events.push({ type: 'noise', raw: joined.slice(start, joined.length - keep) });
+        if (joined.length - keep > start)
+          events.push({ type: 'noise', raw: joined.slice(start, joined.length - keep) });
         this.buffer = joined.slice(joined.length - keep);
         return events;
       }
@@ -214,7 +230,8 @@ export class VivoDecoder {
         this.buffer = joined.slice(header);
         return events;
       }
-      const length = ((joined[header + HEADER_LENGTH + 2] ?? 0) << 8) | (joined[header + HEADER_LENGTH + 3] ?? 0);
+      const length =
+        ((joined[header + HEADER_LENGTH + 2] ?? 0) << 8) | (joined[header + HEADER_LENGTH + 3] ?? 0);
       if (length > this.maxData) {
         // Not a real frame: skip this header's first byte and look again.
         events.push({ type: 'noise', raw: joined.slice(header, header + 1) });
@@ -252,7 +269,11 @@ const HEADER_FIRST = VIVOTECH2_HEADER[0] as number;
 
 function indexOfHeader(bytes: Uint8Array, from: number): number {
   // Native indexOf finds candidates for the first byte; only those are compared in full.
-  for (let i = bytes.indexOf(HEADER_FIRST, from); i >= 0 && i + HEADER_LENGTH <= bytes.length; i = bytes.indexOf(HEADER_FIRST, i + 1)) {
+  for (
+    let i = bytes.indexOf(HEADER_FIRST, from);
+    i >= 0 && i + HEADER_LENGTH <= bytes.length;
+    i = bytes.indexOf(HEADER_FIRST, i + 1)
+  ) {
     let j = 1;
     while (j < HEADER_LENGTH && bytes[i + j] === VIVOTECH2_HEADER[j]) j++;
     if (j === HEADER_LENGTH) return i;

@@ -74,7 +74,9 @@ const SCENARIO_DIR = fileURLToPath(new URL('../../../fixtures/devices/', import.
 
 /** Loads `fixtures/devices/hid-<name>.json` (or "hid-<name>", or a path to a .json file). */
 export async function loadHidReaderScenario(name = 'magtek-healthy'): Promise<HidReaderScenario> {
-  const path = name.endsWith('.json') ? name : `${SCENARIO_DIR}${name.startsWith('hid-') ? name : `hid-${name}`}.json`;
+  const path = name.endsWith('.json')
+    ? name
+    : `${SCENARIO_DIR}${name.startsWith('hid-') ? name : `hid-${name}`}.json`;
   const parsed = hidReaderScenarioSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
   if (!parsed.success) throw new Error(`HID reader scenario ${path} is invalid: ${parsed.error.message}`);
   return parsed.data;
@@ -130,10 +132,16 @@ export class HidReaderSimulator extends TransportEmitter implements Transport, F
   }
 
   async open(): Promise<void> {
-    if (this.unplugged) throw new TransportError('not_found', `${this.info.path}: the card reader was not found. Plug it in and try again.`);
-    if (this.opened) throw new TransportError('port_busy', `${this.info.path} is already open in this session.`);
+    if (this.unplugged)
+      throw new TransportError(
+        'not_found',
+        `${this.info.path}: the card reader was not found. Plug it in and try again.`,
+      );
+    if (this.opened)
+      throw new TransportError('port_busy', `${this.info.path} is already open in this session.`);
     this.opened = true;
-    if (this.scenario.autoSwipeAfterMs !== null) this.later(this.scenario.autoSwipeAfterMs, () => this.swipe());
+    if (this.scenario.autoSwipeAfterMs !== null)
+      this.later(this.scenario.autoSwipeAfterMs, () => this.swipe());
   }
 
   async close(): Promise<void> {
@@ -149,7 +157,10 @@ export class HidReaderSimulator extends TransportEmitter implements Transport, F
     this.clearTimers();
     if (!this.opened) return;
     this.opened = false;
-    const error = new TransportError('unplugged', `${this.info.path}: the card reader was disconnected. Plug it in again and rerun the test.`);
+    const error = new TransportError(
+      'unplugged',
+      `${this.info.path}: the card reader was disconnected. Plug it in again and rerun the test.`,
+    );
     this.emit('error', error);
     this.emit('close', error);
   }
@@ -210,7 +221,11 @@ export class HidReaderSimulator extends TransportEmitter implements Transport, F
     const tracks = { ...this.scenario.card, ...card };
     const enc = new TextEncoder();
     // Readers send track data without sentinels (guide §12 samples).
-    const t1 = enc.encode(how === 'swipe' && !this.faults.has('bad_checksum') ? tracks.track1.replace(/^%/, '').replace(/\?$/, '') : '');
+    const t1 = enc.encode(
+      how === 'swipe' && !this.faults.has('bad_checksum')
+        ? tracks.track1.replace(/^%/, '').replace(/\?$/, '')
+        : '',
+    );
     const t2 = enc.encode(tracks.track2.replace(/^;/, '').replace(/\?$/, ''));
     const data = Uint8Array.from([
       t1.length,
@@ -218,8 +233,18 @@ export class HidReaderSimulator extends TransportEmitter implements Transport, F
       t2.length,
       ...t2,
       0x00, // no clearing record
-      0x9f, 0x39, 0x01, how === 'swipe' ? 0x90 : 0x91, // POS entry mode
-      0xff, 0xee, 0x01, 0x04, 0xdf, 0x30, 0x01, how === 'swipe' ? 0x0c : 0x00, // track data source
+      0x9f,
+      0x39,
+      0x01,
+      how === 'swipe' ? 0x90 : 0x91, // POS entry mode
+      0xff,
+      0xee,
+      0x01,
+      0x04,
+      0xdf,
+      0x30,
+      0x01,
+      how === 'swipe' ? 0x0c : 0x00, // track data source
     ]);
     this.later(this.delay(), () => this.sendVivo(encodeVivoResponse(cmd, 0x00, data)));
   }
@@ -252,7 +277,10 @@ export class HidReaderSimulator extends TransportEmitter implements Transport, F
           : property === MAGTEK_PROPERTY_SERIAL_NUM
             ? this.scenario.serialNumber
             : null;
-      this.pendingFeature = value === null ? encodeMagtekCommandResponse(0x02) : encodeMagtekCommandResponse(0x00, new TextEncoder().encode(value));
+      this.pendingFeature =
+        value === null
+          ? encodeMagtekCommandResponse(0x02)
+          : encodeMagtekCommandResponse(0x00, new TextEncoder().encode(value));
       return;
     }
     this.pendingFeature = encodeMagtekCommandResponse(0x02); // bad parameter / unknown command
@@ -281,7 +309,11 @@ export class HidReaderSimulator extends TransportEmitter implements Transport, F
         return;
       }
       if (this.faults.has('missing_ack')) continue;
-      if (event.command === VIVO_ACTIVATE_TRANSACTION.command && event.code === VIVO_ACTIVATE_TRANSACTION.subCommand && !this.faults.has('nak_storm')) {
+      if (
+        event.command === VIVO_ACTIVATE_TRANSACTION.command &&
+        event.code === VIVO_ACTIVATE_TRANSACTION.subCommand &&
+        !this.faults.has('nak_storm')
+      ) {
         // Wait for a card for the requested number of seconds, then answer "timeout".
         const seconds = event.data[0] ?? 30;
         if (this.transaction) clearTimeout(this.transaction);
@@ -289,10 +321,15 @@ export class HidReaderSimulator extends TransportEmitter implements Transport, F
           this.transaction = null;
           this.sendVivo(encodeVivoResponse(VIVO_ACTIVATE_TRANSACTION.command, 0x08));
         });
-        if (this.scenario.autoSwipeAfterMs !== null) this.later(this.scenario.autoSwipeAfterMs, () => this.present('swipe', {}));
+        if (this.scenario.autoSwipeAfterMs !== null)
+          this.later(this.scenario.autoSwipeAfterMs, () => this.present('swipe', {}));
         continue;
       }
-      if (event.command === VIVO_CANCEL_TRANSACTION.command && event.code === VIVO_CANCEL_TRANSACTION.subCommand && this.transaction) {
+      if (
+        event.command === VIVO_CANCEL_TRANSACTION.command &&
+        event.code === VIVO_CANCEL_TRANSACTION.subCommand &&
+        this.transaction
+      ) {
         clearTimeout(this.transaction);
         this.timers.delete(this.transaction);
         this.transaction = null;
@@ -315,11 +352,21 @@ export class HidReaderSimulator extends TransportEmitter implements Transport, F
   private vivoAnswer(command: number, sub: number): Uint8Array {
     let frame: Uint8Array;
     if (this.faults.has('nak_storm')) frame = encodeVivoResponse(command, 0x04);
-    else if (command === VIVO_PING.command && sub === VIVO_PING.subCommand) frame = encodeVivoResponse(command, 0x00);
+    else if (command === VIVO_PING.command && sub === VIVO_PING.subCommand)
+      frame = encodeVivoResponse(command, 0x00);
     else if (command === VIVO_GET_FIRMWARE_VERSION.command && sub === VIVO_GET_FIRMWARE_VERSION.subCommand)
-      frame = encodeVivoResponse(command, 0x00, new TextEncoder().encode(this.scenario.firmwareVersion ?? ''));
-    else if (command === VIVO_CANCEL_TRANSACTION.command && sub === VIVO_CANCEL_TRANSACTION.subCommand) frame = encodeVivoResponse(command, 0x00);
-    else frame = encodeVivoResponse(command, command === VIVO_PING.command || command === VIVO_GET_FIRMWARE_VERSION.command ? 0x03 : 0x02);
+      frame = encodeVivoResponse(
+        command,
+        0x00,
+        new TextEncoder().encode(this.scenario.firmwareVersion ?? ''),
+      );
+    else if (command === VIVO_CANCEL_TRANSACTION.command && sub === VIVO_CANCEL_TRANSACTION.subCommand)
+      frame = encodeVivoResponse(command, 0x00);
+    else
+      frame = encodeVivoResponse(
+        command,
+        command === VIVO_PING.command || command === VIVO_GET_FIRMWARE_VERSION.command ? 0x03 : 0x02,
+      );
     if (this.faults.has('bad_checksum')) {
       frame = Uint8Array.from(frame);
       frame[frame.length - 1] = (frame[frame.length - 1] ?? 0) ^ 0xff;
@@ -338,7 +385,11 @@ export class HidReaderSimulator extends TransportEmitter implements Transport, F
   }
 
   private requireOpen(): void {
-    if (!this.opened) throw new TransportError(this.unplugged ? 'unplugged' : 'closed', `${this.info.path}: the connection to the card reader is closed.`);
+    if (!this.opened)
+      throw new TransportError(
+        this.unplugged ? 'unplugged' : 'closed',
+        `${this.info.path}: the connection to the card reader is closed.`,
+      );
   }
 
   private later(ms: number, fn: () => void): ReturnType<typeof setTimeout> {

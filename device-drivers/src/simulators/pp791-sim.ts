@@ -44,7 +44,18 @@ export const pp791ScenarioSchema = z
     thinkTimeMs: z.number().int().min(0).max(10_000).default(20),
     /** Faults active from the start (the CLI's --fault adds to these). */
     faults: z
-      .array(z.enum(['bad_checksum', 'missing_ack', 'nak_storm', 'slow', 'garbage', 'unplug_mid_command', 'keypad_failure', 'card_reader_failure']))
+      .array(
+        z.enum([
+          'bad_checksum',
+          'missing_ack',
+          'nak_storm',
+          'slow',
+          'garbage',
+          'unplug_mid_command',
+          'keypad_failure',
+          'card_reader_failure',
+        ]),
+      )
       .default([]),
   })
   .strict();
@@ -57,7 +68,9 @@ const SCENARIO_DIR = fileURLToPath(new URL('../../../fixtures/devices/', import.
  * .json file) and validates it.
  */
 export async function loadPp791Scenario(name = 'healthy'): Promise<Pp791Scenario> {
-  const path = name.endsWith('.json') ? name : `${SCENARIO_DIR}${name.startsWith('pp791-') ? name : `pp791-${name}`}.json`;
+  const path = name.endsWith('.json')
+    ? name
+    : `${SCENARIO_DIR}${name.startsWith('pp791-') ? name : `pp791-${name}`}.json`;
   const text = await readFile(path, 'utf8');
   const parsed = pp791ScenarioSchema.safeParse(JSON.parse(text));
   if (!parsed.success) throw new Error(`PP791 scenario ${path} is invalid: ${parsed.error.message}`);
@@ -150,7 +163,8 @@ export class Pp791Simulator implements DeviceSimulator {
       case 'noise':
         return;
       case 'bad_frame':
-        if (event.reason === 'lrc' || event.reason === 'parity') this.send(encodeStxControl('nak', this.mode));
+        if (event.reason === 'lrc' || event.reason === 'parity')
+          this.send(encodeStxControl('nak', this.mode));
         return;
       case 'control':
         return this.onControl(event.control);
@@ -217,7 +231,10 @@ export class Pp791Simulator implements DeviceSimulator {
         this.send(encodeStxControl('eot', this.mode)); // unknown message: decline
         return;
       }
-      const pending = { frame: encodeStxFrame('admin', new TextEncoder().encode(answer), this.mode), sends: 0 };
+      const pending = {
+        frame: encodeStxFrame('admin', new TextEncoder().encode(answer), this.mode),
+        sends: 0,
+      };
       this.pending = pending;
       this.sendAnswer(pending);
     });
@@ -256,7 +273,9 @@ export class Pp791Simulator implements DeviceSimulator {
         const hardware = this.has('card_reader_failure')
           ? this.scenario.hardware.filter((h) => h !== 'MSR' && h !== 'ICC')
           : this.scenario.hardware;
-        return hardware.length === 0 ? '1C0' : `1C${hardware.map((h) => String.fromCharCode(FS) + h).join('')}`;
+        return hardware.length === 0
+          ? '1C0'
+          : `1C${hardware.map((h) => String.fromCharCode(FS) + h).join('')}`;
       }
       case '04': {
         const keyId = message.slice(2, 3);

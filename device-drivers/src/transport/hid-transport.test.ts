@@ -49,13 +49,22 @@ describe('HidTransport (node-hid report-id rule)', () => {
   it('prefixes 0x00 when the device uses no report ids, and pads to the report size', async () => {
     const { transport, device, targets } = await openWith({ outputReportSize: 8 });
     expect(targets).toEqual([{ vendorId: 0x0801, productId: 0x0002 }]);
-    expect(transport.info).toMatchObject({ kind: 'hid', vendorId: '0801', productId: '0002', path: 'hid:0801:0002' });
+    expect(transport.info).toMatchObject({
+      kind: 'hid',
+      vendorId: '0801',
+      productId: '0002',
+      path: 'hid:0801:0002',
+    });
     await transport.write(Uint8Array.of(1, 2, 3));
     expect(device.writes.map((b) => b.toString('hex'))).toEqual(['000102030000000000']);
   });
 
-  it('splits long writes into numbered reports with the device\'s report id', async () => {
-    const { transport, device } = await openWith({ path: '/dev/hidraw3', outputReportId: 0x01, outputReportSize: 4 });
+  it("splits long writes into numbered reports with the device's report id", async () => {
+    const { transport, device } = await openWith({
+      path: '/dev/hidraw3',
+      outputReportId: 0x01,
+      outputReportSize: 4,
+    });
     await transport.write(Uint8Array.of(10, 11, 12, 13, 14, 15));
     expect(device.writes.map((b) => [...b])).toEqual([
       [1, 10, 11, 12, 13],
@@ -108,9 +117,12 @@ describe('HidTransport (node-hid report-id rule)', () => {
         openDevice: async () => {
           throw new Error('cannot open device with vendor id 0x801 and product id 0x2');
         },
-        listDevices: async () => (listed ? [{ vendorId: 0x0801, productId: 0x0002, path: '/dev/hidraw0' }] : []),
+        listDevices: async () =>
+          listed ? [{ vendorId: 0x0801, productId: 0x0002, path: '/dev/hidraw0' }] : [],
       });
-    const denied = await failing(true).open().catch((e: unknown) => e);
+    const denied = await failing(true)
+      .open()
+      .catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(TransportError);
     expect(denied).toMatchObject({ code: 'permission_denied' });
     expect((denied as Error).message).toMatch(/udev/);

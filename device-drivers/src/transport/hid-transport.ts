@@ -63,7 +63,9 @@ export interface HidTransportOptions {
   inputReportId?: boolean;
   info?: Partial<Omit<TransportInfo, 'kind' | 'path'>>;
   /** Opens the device; defaults to node-hid's `HIDAsync.open`. Tests inject a fake. */
-  openDevice?: (target: { path: string } | { vendorId: number; productId: number }) => Promise<HidDeviceHandle>;
+  openDevice?: (
+    target: { path: string } | { vendorId: number; productId: number },
+  ) => Promise<HidDeviceHandle>;
   /** Lists devices; used to tell "not plugged in" from "no permission" when opening fails. */
   listDevices?: () => Promise<HidDeviceInfo[]>;
 }
@@ -110,7 +112,8 @@ export class HidTransport extends TransportEmitter implements Transport, Feature
   }
 
   async open(): Promise<void> {
-    if (this.device) throw new TransportError('port_busy', `${this.info.path} is already open in this session.`);
+    if (this.device)
+      throw new TransportError('port_busy', `${this.info.path} is already open in this session.`);
     const path = this.options.path;
     const target: { path: string } | { vendorId: number; productId: number } =
       path !== undefined
@@ -122,7 +125,9 @@ export class HidTransport extends TransportEmitter implements Transport, Feature
         this.options.openDevice ??
         (async (t: typeof target) => {
           const hid = await loadNodeHid();
-          return ('path' in t ? hid.HIDAsync.open(t.path) : hid.HIDAsync.open(t.vendorId, t.productId)) as Promise<HidDeviceHandle>;
+          return (
+            'path' in t ? hid.HIDAsync.open(t.path) : hid.HIDAsync.open(t.vendorId, t.productId)
+          ) as Promise<HidDeviceHandle>;
         });
       device = await open(target);
     } catch (error) {
@@ -139,20 +144,33 @@ export class HidTransport extends TransportEmitter implements Transport, Feature
 
   private async classifyOpenError(error: unknown): Promise<TransportError> {
     const text = error instanceof Error ? error.message : String(error);
-    if (/busy|exclusive/i.test(text)) return new TransportError('port_busy', `${this.info.path}: the reader is in use by another program. Close it and try again.`, error);
-    if (/EACCES|permission|access denied/i.test(text)) return new TransportError('permission_denied', `${this.info.path}: ${HID_PERMISSION_HINT}`, error);
+    if (/busy|exclusive/i.test(text))
+      return new TransportError(
+        'port_busy',
+        `${this.info.path}: the reader is in use by another program. Close it and try again.`,
+        error,
+      );
+    if (/EACCES|permission|access denied/i.test(text))
+      return new TransportError('permission_denied', `${this.info.path}: ${HID_PERMISSION_HINT}`, error);
     // hidapi says only "cannot open device": if the device is listed, we lack permission.
     try {
       const list = this.options.listDevices ?? (async () => (await loadNodeHid()).devicesAsync());
       const devices = await list();
       const present = devices.some((d) =>
-        this.options.path !== undefined ? d.path === this.options.path : d.vendorId === this.options.vendorId && d.productId === this.options.productId,
+        this.options.path !== undefined
+          ? d.path === this.options.path
+          : d.vendorId === this.options.vendorId && d.productId === this.options.productId,
       );
-      if (present) return new TransportError('permission_denied', `${this.info.path}: ${HID_PERMISSION_HINT}`, error);
+      if (present)
+        return new TransportError('permission_denied', `${this.info.path}: ${HID_PERMISSION_HINT}`, error);
     } catch {
       // listing failed too: fall through to not_found
     }
-    return new TransportError('not_found', `${this.info.path}: the card reader was not found. Check the USB cable and plug the reader in again, then refresh the device list.`, error);
+    return new TransportError(
+      'not_found',
+      `${this.info.path}: the card reader was not found. Check the USB cable and plug the reader in again, then refresh the device list.`,
+      error,
+    );
   }
 
   private lose(error: unknown): void {
@@ -202,7 +220,11 @@ export class HidTransport extends TransportEmitter implements Transport, Feature
         await device.write(report);
       } catch (error) {
         this.lose(error);
-        throw new TransportError('unplugged', `${this.info.path}: writing to the card reader failed; it may have been unplugged.`, error);
+        throw new TransportError(
+          'unplugged',
+          `${this.info.path}: writing to the card reader failed; it may have been unplugged.`,
+          error,
+        );
       }
     }
   }
@@ -215,7 +237,11 @@ export class HidTransport extends TransportEmitter implements Transport, Feature
     try {
       await device.sendFeatureReport(report);
     } catch (error) {
-      throw new TransportError('write_failed', `${this.info.path}: the reader refused the command (feature report ${reportId}).`, error);
+      throw new TransportError(
+        'write_failed',
+        `${this.info.path}: the reader refused the command (feature report ${reportId}).`,
+        error,
+      );
     }
   }
 
@@ -226,12 +252,20 @@ export class HidTransport extends TransportEmitter implements Transport, Feature
       const data = await device.getFeatureReport(reportId, length + 1);
       return Uint8Array.from(data.subarray(1));
     } catch (error) {
-      throw new TransportError('io_error', `${this.info.path}: reading feature report ${reportId} from the reader failed.`, error);
+      throw new TransportError(
+        'io_error',
+        `${this.info.path}: reading feature report ${reportId} from the reader failed.`,
+        error,
+      );
     }
   }
 
   private requireOpen(): HidDeviceHandle {
-    if (!this.device) throw new TransportError('closed', `${this.info.path}: the connection to the card reader is closed. Connect again.`);
+    if (!this.device)
+      throw new TransportError(
+        'closed',
+        `${this.info.path}: the connection to the card reader is closed. Connect again.`,
+      );
     return this.device;
   }
 }

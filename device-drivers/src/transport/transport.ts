@@ -34,13 +34,7 @@ export interface TransportInfo {
 
 /** Why a transport closed or failed, in words a technician's screen can map to a sentence. */
 export type TransportErrorCode =
-  | 'port_busy'
-  | 'permission_denied'
-  | 'not_found'
-  | 'unplugged'
-  | 'write_failed'
-  | 'closed'
-  | 'io_error';
+  'port_busy' | 'permission_denied' | 'not_found' | 'unplugged' | 'write_failed' | 'closed' | 'io_error';
 
 export class TransportError extends Error {
   constructor(
