@@ -11,9 +11,13 @@ import {
   caseTemplates,
   demoUsers,
   equipment,
+  kbArticles,
   merchants,
   regions,
+  teams,
+  TEAM_IDS,
 } from '@emdad/fixtures';
+import { validateCollectionDocument } from '@emdad/domain/validate';
 
 const hasBothNames = (n: { fa: string; en: string }) =>
   /[\u0600-\u06FF]/.test(n.fa) && /^[\x20-\x7E]+$/.test(n.en);
@@ -57,5 +61,23 @@ describe('demo fixtures', () => {
     for (const id of Object.values(TEMPLATE_IDS)) expect(caseTemplates.map((t) => t.id)).toContain(id);
     for (const id of Object.values(MERCHANT_IDS)) expect(merchants.map((m) => m.id)).toContain(id);
     for (const id of Object.values(EQUIPMENT_IDS)) expect(equipment.map((e) => e.id)).toContain(id);
+  });
+
+  it('has teams led by supervisors, covering known regions, naming every technician', () => {
+    for (const id of Object.values(TEAM_IDS)) expect(teams.map((t) => t.id)).toContain(id);
+    const regionIds = regions.map((r) => r.id);
+    for (const t of teams) {
+      expect(hasBothNames(t.name)).toBe(true);
+      expect(demoUsers.find((u) => u.id === t.supervisorId)?.role).toBe('supervisor');
+      for (const r of t.regionIds) expect(regionIds).toContain(r);
+    }
+    for (const u of demoUsers.filter((x) => x.teamId !== null))
+      expect(teams.map((t) => t.id)).toContain(u.teamId);
+  });
+
+  it('has knowledge articles that match the kb_articles schema, some published and a draft', () => {
+    for (const a of kbArticles) expect(validateCollectionDocument('kb_articles', a)).toEqual({ ok: true });
+    expect(kbArticles.some((a) => a.status === 'published')).toBe(true);
+    expect(kbArticles.some((a) => a.status !== 'published')).toBe(true);
   });
 });

@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { AuthSession } from '@emdad/domain';
 import { EQUIPMENT_IDS, MERCHANT_IDS, REGION_IDS, USER_IDS, merchants } from '@emdad/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CollectionName } from '@emdad/domain/model/index';
+import { validateCollectionDocument } from '@emdad/domain/validate';
 import { createSyncServer, type SyncServer } from '../server.ts';
 import { writeServerDocuments } from '../seed.ts';
 import {
@@ -262,6 +264,30 @@ describe.each(backends().map((b) => [b.name, b] as const))('collections on %s', 
 
   afterAll(async () => {
     await server?.close();
+  });
+
+  it('stores only documents that match their collection’s schema (seeded ones included)', async () => {
+    const rows = await server.db.query<{ collection: string; doc: Doc }>(
+      'SELECT collection, doc FROM documents',
+    );
+    expect(new Set(rows.map((r) => r.collection))).toEqual(
+      new Set([
+        'merchants',
+        'equipment',
+        'kb_articles',
+        'reference',
+        'missions',
+        'expenses',
+        'case_events',
+        'diagnostics',
+        'surveys',
+        'notifications',
+      ]),
+    );
+    for (const { collection, doc } of rows) {
+      const result = validateCollectionDocument(collection as CollectionName, doc);
+      expect(result, `${collection} ${doc.id}`).toEqual({ ok: true });
+    }
   });
 
   describe('read matrix: each role pulls exactly its scope', () => {
