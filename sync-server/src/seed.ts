@@ -16,7 +16,10 @@ import { LOCK_KEYS } from './db/migrations.ts';
 import { hashPassword } from './auth/passwords.ts';
 import { lockCollection, nextStamp } from './replication/clock.ts';
 import { deriveScopeColumns } from './replication/rules.ts';
-import type { CollectionName } from '@emdad/domain/model/index';
+import { recordScopeChange } from './replication/scope-changes.ts';
+import { resolveScope } from './replication/scope.ts';
+import { findUserById } from './users.ts';
+import { COLLECTION_NAMES, type CollectionName } from '@emdad/domain/model/index';
 
 /** JSON with object keys sorted at every level (and undefined fields dropped). */
 function canonical(value: unknown): string {
@@ -145,6 +148,9 @@ export async function seedDemoData(db: Db): Promise<void> {
 
   await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEYS.seed]);
+    // Every collection's lock in registry order up front (the order scope changes use), so the seed
+    // never waits for one collection while holding another.
+    for (const collection of COLLECTION_NAMES) await lockCollection(tx, collection);
     const upsert = (table: string, columns: string[], values: unknown[]) => {
       const placeholders = columns.map((c, i) =>
         c === 'doc' || c === 'region_ids' ? `$${i + 1}::jsonb` : `$${i + 1}`,
@@ -213,11 +219,20 @@ export async function seedDemoData(db: Db): Promise<void> {
           [u.id, ...profile, hash],
         );
       } else {
-        // Profile fields follow the fixtures; the password stays whatever it was changed to.
+        // Profile fields follow the fixtures; the password stays whatever it was changed to. A changed
+        // region, branch or team is a scope change: the user's devices drop what left their scope.
+        const current = await findUserById(tx, u.id);
+        const scopeChanged =
+          current !== null &&
+          (JSON.stringify(current.regionIds) !== JSON.stringify(u.regionIds) ||
+            current.branchId !== u.branchId ||
+            current.teamId !== u.teamId);
+        const previous = scopeChanged && current ? await resolveScope(tx, current) : null;
         await tx.query(
           `UPDATE users SET username = $2, role = $3, display_name_fa = $4, display_name_en = $5, branch_id = $6, region_ids = $7::jsonb, team_id = $8 WHERE id = $1`,
           [u.id, ...profile],
         );
+        if (previous) await recordScopeChange(tx, u.id, previous, Date.now());
       }
     }
   });

@@ -121,10 +121,20 @@ describe.each(backends().map((b) => [b.name, b] as const))(
       const stamps = async (db: typeof before) =>
         (await db.query<{ m: unknown }>('SELECT max(server_updated_at) AS m FROM documents'))[0]?.m;
       const first = await stamps(before);
+      // Meanwhile someone moved tech1 in the database; the fixtures move them back at start, and
+      // that is a scope change like any other (their devices get tombstones for what left).
+      await before.query(`UPDATE users SET region_ids = '["reg-isfahan"]'::jsonb WHERE id = $1`, [
+        USER_IDS.tech1,
+      ]);
       await before.close();
       const again = await createSyncServer({ database, seed: 'demo', rendererDist: false });
       try {
         expect(await stamps(again.db)).toEqual(first);
+        const changes = await again.db.query<{ previous: { regionIds: string[] } }>(
+          "SELECT previous FROM scope_changes WHERE user_id = $1 AND collection = 'merchants'",
+          [USER_IDS.tech1],
+        );
+        expect(changes.map((c) => c.previous.regionIds)).toEqual([['reg-isfahan']]);
       } finally {
         await again.close();
       }

@@ -5,7 +5,7 @@
 import { API_ROUTES, parseTrackingCode } from '@emdad/domain';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { queryAudit } from '../audit.ts';
+import { fieldDiff, queryAudit, recordAudit } from '../audit.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import { requireCaller, type Caller } from '../auth/session.ts';
 import type { Db, Queryable } from '../db/index.ts';
@@ -177,6 +177,14 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRouteOpt
       if (!row) throw new ApiError(404, 'not_found', `No install ${id} is enrolled.`);
       if (row.revoked_at == null) {
         await tx.query('UPDATE installs SET revoked_at = $2 WHERE id = $1', [id, at]);
+        await recordAudit(tx, {
+          at,
+          actor: { userId: caller.user.id, installId: caller.install.id },
+          collection: 'installs',
+          docId: id,
+          action: 'update',
+          changes: { revokedAt: [null, at] },
+        });
         await tx.query(
           'UPDATE refresh_tokens SET revoked_at = $2 WHERE install_id = $1 AND revoked_at IS NULL',
           [id, at],
@@ -190,7 +198,7 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRouteOpt
   });
 
   app.post(API_ROUTES.adminUserScope, async (request) => {
-    await requireAdmin(request, db, tokens);
+    const caller = await requireAdmin(request, db, tokens);
     const { id } = parse(idParams, request.params, 'user id');
     const body = parse(scopeBodySchema, request.body, 'scope change');
     const updated = await db.transaction(async (tx) => {
@@ -238,6 +246,18 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRouteOpt
         ],
       );
       await recordScopeChange(tx, id, previous, now());
+      const after = (await findUserById(tx, id))!;
+      await recordAudit(tx, {
+        at: now(),
+        actor: { userId: caller.user.id, installId: caller.install.id },
+        collection: 'users',
+        docId: id,
+        action: 'update',
+        changes: fieldDiff(
+          { regionIds: user.regionIds, branchId: user.branchId, teamId: user.teamId },
+          { regionIds: after.regionIds, branchId: after.branchId, teamId: after.teamId },
+        ),
+      });
       for (const [supervisorId, before] of affected) await recordScopeChange(tx, supervisorId, before, now());
       return { user: (await findUserById(tx, id))!, affected: [...affected.keys()] };
     });

@@ -719,6 +719,19 @@ describe.each(backends().map((b) => [b.name, b] as const))('collections on %s', 
       });
       expect(refresh.statusCode).toBe(401);
       expect(refresh.json().error.code).toBe('install_revoked');
+      // The revocation itself is audited: who, when.
+      const audit = await server.app.inject({
+        method: 'GET',
+        url: `/api/admin/audit?collection=installs&docId=${installId}`,
+        headers: bearer(s.admin1),
+      });
+      expect(audit.json<{ entries: unknown[] }>().entries).toEqual([
+        expect.objectContaining({
+          userId: USER_IDS.admin1,
+          action: 'update',
+          changes: { revokedAt: [null, clock.now()] },
+        }),
+      ]);
       // The user's other installs keep working.
       expect((await pullCollection(server.app, s.tech1, 'cases')).documents.length).toBeGreaterThan(0);
     });
