@@ -526,6 +526,28 @@ describe.each(backends().map((b) => [b.name, b] as const))('collections on %s', 
         expect.arrayContaining(['forbidden', 'out_of_scope']),
       );
 
+      // A time window: nothing before the server's first write, everything up to now.
+      const window = async (from: number, to: number) =>
+        (
+          await server.app.inject({
+            method: 'GET',
+            url: `/api/admin/audit?from=${from}&to=${to}&limit=500`,
+            headers: bearer(s.admin1),
+          })
+        ).json<{ entries: { at: number }[] }>().entries;
+      expect(await window(0, Date.parse('2026-11-23T08:00:00.000Z'))).toEqual([]);
+      const all = await window(0, clock.now() + 1);
+      expect(all.length).toBeGreaterThan(10);
+      const middle = all[Math.floor(all.length / 2)]!.at;
+      expect((await window(middle, clock.now() + 1)).every((e) => e.at >= middle)).toBe(true);
+      const bad = await server.app.inject({
+        method: 'GET',
+        url: '/api/admin/audit?limit=0',
+        headers: bearer(s.admin1),
+      });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error.code).toBe('validation_failed');
+
       // Paged newest first: two pages of one entry never repeat an entry.
       const page = async (before?: number) =>
         (
