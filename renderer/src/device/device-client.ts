@@ -10,10 +10,80 @@
  * They are moved into sessionStorage (this tab only, gone when it closes) and removed from the
  * address bar, so the token is not left in history or bookmarks.
  */
-import type { AgentServerMessage, DeviceBridge, DeviceChannel, DeviceEvent, DeviceRequest, DeviceResult, EmdadRuntimeConfig } from '@emdad/domain';
+import type {
+  AgentServerMessage,
+  Bilingual,
+  DeviceApiError,
+  DeviceBridge,
+  DeviceChannel,
+  DeviceEvent,
+  DeviceRequest,
+  DeviceResult,
+  EmdadRuntimeConfig,
+} from '@emdad/domain';
 
 export const AGENT_SESSION_KEY = 'emdad.agent';
 const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Connection attempts in a row that close without ever opening before the client stops retrying.
+ * A browser cannot see the agent's HTTP 401 at the upgrade (nor tell it from a closed port): both
+ * are a close without open. The agent listens on loopback only and makes a new token at every
+ * start, so once attempts keep failing this page's token is dead (agent restarted or stopped) and
+ * retrying for ever would only hide that from the user.
+ */
+export const MAX_ATTEMPTS_WITHOUT_OPEN = 3;
+const FIRST_RETRY_DELAY_MS = 500;
+const MAX_RETRY_DELAY_MS = 15_000;
+
+/** The sentences of the client's own errors (the agent's errors carry their own). */
+export const AGENT_SENTENCES = {
+  refused: {
+    en: 'The device service does not accept this page any more: it was probably restarted and has a new key. Open again the address that `npm start` printed (the link with agentToken), then try again.',
+    fa: 'سرویس دستگاه دیگر این صفحه را نمی‌پذیرد؛ احتمالاً دوباره راه‌اندازی شده و کلید تازه‌ای دارد. نشانی‌ای را که `npm start` چاپ کرد (پیوند دارای agentToken) دوباره باز کنید و سپس دوباره تلاش کنید.',
+  },
+  notConnected: {
+    en: 'The device service is not connected. Wait a moment for it to reconnect; if it does not, open again the address that `npm start` printed.',
+    fa: 'سرویس دستگاه متصل نیست. چند لحظه صبر کنید تا دوباره وصل شود؛ اگر نشد، نشانی‌ای را که `npm start` چاپ کرد دوباره باز کنید.',
+  },
+  timeout: {
+    en: 'The device service did not answer in time. Check that the device agent is still running, then try again.',
+    fa: 'سرویس دستگاه به‌موقع پاسخ نداد. مطمئن شوید عامل دستگاه هنوز در حال اجراست و دوباره تلاش کنید.',
+  },
+  connectionLost: {
+    en: 'The connection to the device service was lost before it answered. Wait for it to reconnect, then try again.',
+    fa: 'اتصال به سرویس دستگاه پیش از پاسخ قطع شد. صبر کنید تا دوباره وصل شود و دوباره تلاش کنید.',
+  },
+} as const satisfies Record<string, Bilingual>;
+
+function clientError(kind: keyof typeof AGENT_SENTENCES, message: string): DeviceApiError {
+  return { code: 'service_unavailable', message, sentence: AGENT_SENTENCES[kind] };
+}
+
+export interface RetryState {
+  /** Attempts in a row that closed without ever opening. */
+  attemptsWithoutOpen: number;
+  /** The wait before the next attempt. */
+  delayMs: number;
+}
+export const INITIAL_RETRY: RetryState = { attemptsWithoutOpen: 0, delayMs: FIRST_RETRY_DELAY_MS };
+
+/**
+ * What to do after a socket closed (`opened`: whether it ever opened): retry after a doubling
+ * delay, or give up (`retryInMs: null`) after MAX_ATTEMPTS_WITHOUT_OPEN attempts that never opened.
+ */
+export function afterClose(
+  state: RetryState,
+  opened: boolean,
+): { state: RetryState; retryInMs: number | null } {
+  const base = opened ? INITIAL_RETRY : state;
+  const attemptsWithoutOpen = opened ? 0 : state.attemptsWithoutOpen + 1;
+  if (attemptsWithoutOpen >= MAX_ATTEMPTS_WITHOUT_OPEN)
+    return { state: { attemptsWithoutOpen, delayMs: base.delayMs }, retryInMs: null };
+  return {
+    state: { attemptsWithoutOpen, delayMs: Math.min(base.delayMs * 2, MAX_RETRY_DELAY_MS) },
+    retryInMs: base.delayMs,
+  };
+}
 
 export interface AgentConfig {
   url: string;
@@ -54,23 +124,35 @@ export function captureAgentConfig(): AgentConfig | null {
   }
 }
 
-export type ConnectionState = 'connecting' | 'open' | 'closed';
+/** `closed`: lost, a retry is scheduled; `refused`: retries stopped (see MAX_ATTEMPTS_WITHOUT_OPEN). */
+export type ConnectionState = 'connecting' | 'open' | 'closed' | 'refused';
 
 export interface WebSocketDeviceClient extends DeviceBridge {
   readonly state: ConnectionState;
+  /** Why the client stopped retrying (state `refused`), as a device API error with its sentence. */
+  readonly stoppedBecause: DeviceApiError | null;
   onState(listener: (state: ConnectionState) => void): () => void;
+  /** After `refused`: tries again from scratch (e.g. the agent is back with the same token). */
+  retry(): void;
   close(): void;
 }
 
 /** A DeviceBridge over the agent's WebSocket, reconnecting with backoff while the page lives. */
-export function connectWebSocketDevice(config: AgentConfig, WebSocketImpl: typeof WebSocket = WebSocket): WebSocketDeviceClient {
+export function connectWebSocketDevice(
+  config: AgentConfig,
+  WebSocketImpl: typeof WebSocket = WebSocket,
+): WebSocketDeviceClient {
   let socket: WebSocket | null = null;
   let state: ConnectionState = 'connecting';
   let nextId = 1;
   let closedByUs = false;
-  let delay = 500;
+  let retry: RetryState = INITIAL_RETRY;
+  let stoppedBecause: DeviceApiError | null = null;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
-  const pending = new Map<number, { resolve: (r: DeviceResult<DeviceChannel>) => void; timer: ReturnType<typeof setTimeout> }>();
+  const pending = new Map<
+    number,
+    { resolve: (r: DeviceResult<DeviceChannel>) => void; timer: ReturnType<typeof setTimeout> }
+  >();
   const stateListeners = new Set<(s: ConnectionState) => void>();
   const eventListeners = new Set<(e: DeviceEvent) => void>();
 
@@ -78,10 +160,10 @@ export function connectWebSocketDevice(config: AgentConfig, WebSocketImpl: typeo
     state = s;
     for (const l of stateListeners) l(s);
   };
-  const failAll = (message: string) => {
+  const failAll = (error: DeviceApiError) => {
     for (const [id, p] of pending) {
       clearTimeout(p.timer);
-      p.resolve({ ok: false, error: { code: 'network_unavailable', message } });
+      p.resolve({ ok: false, error });
       pending.delete(id);
     }
   };
@@ -92,8 +174,9 @@ export function connectWebSocketDevice(config: AgentConfig, WebSocketImpl: typeo
     setState('connecting');
     const ws = new WebSocketImpl(url.toString());
     socket = ws;
+    let opened = false;
     ws.onopen = () => {
-      delay = 500;
+      opened = true;
       setState('open');
     };
     ws.onmessage = (message) => {
@@ -116,13 +199,24 @@ export function connectWebSocketDevice(config: AgentConfig, WebSocketImpl: typeo
       }
     };
     ws.onclose = () => {
-      socket = null;
-      failAll('device service connection closed');
-      setState('closed');
-      if (!closedByUs) {
-        retryTimer = setTimeout(open, delay);
-        delay = Math.min(delay * 2, 15_000);
+      if (socket === ws) socket = null;
+      failAll(clientError('connectionLost', 'device service connection closed'));
+      if (closedByUs) {
+        setState('closed');
+        return;
       }
+      const next = afterClose(retry, opened);
+      retry = next.state;
+      if (next.retryInMs === null) {
+        stoppedBecause = clientError(
+          'refused',
+          `device service refused or unreachable after ${retry.attemptsWithoutOpen} attempts`,
+        );
+        setState('refused');
+        return;
+      }
+      setState('closed');
+      retryTimer = setTimeout(open, next.retryInMs);
     };
   }
   open();
@@ -130,6 +224,15 @@ export function connectWebSocketDevice(config: AgentConfig, WebSocketImpl: typeo
   return {
     get state() {
       return state;
+    },
+    get stoppedBecause() {
+      return stoppedBecause;
+    },
+    retry() {
+      if (closedByUs || state !== 'refused') return;
+      retry = INITIAL_RETRY;
+      stoppedBecause = null;
+      open();
     },
     onState(listener) {
       stateListeners.add(listener);
@@ -142,13 +245,16 @@ export function connectWebSocketDevice(config: AgentConfig, WebSocketImpl: typeo
     invoke<C extends DeviceChannel>(channel: C, request: DeviceRequest<C>): Promise<DeviceResult<C>> {
       return new Promise((resolve) => {
         if (!socket || socket.readyState !== WebSocketImpl.OPEN) {
-          resolve({ ok: false, error: { code: 'network_unavailable', message: 'device service not connected' } });
+          resolve({
+            ok: false,
+            error: stoppedBecause ?? clientError('notConnected', 'device service not connected'),
+          });
           return;
         }
         const id = nextId++;
         const timer = setTimeout(() => {
           pending.delete(id);
-          resolve({ ok: false, error: { code: 'network_unavailable', message: 'device service did not answer in time' } });
+          resolve({ ok: false, error: clientError('timeout', 'device service did not answer in time') });
         }, REQUEST_TIMEOUT_MS);
         pending.set(id, { resolve: resolve as (r: DeviceResult<DeviceChannel>) => void, timer });
         socket.send(JSON.stringify({ id, channel, payload: request }));
@@ -158,15 +264,13 @@ export function connectWebSocketDevice(config: AgentConfig, WebSocketImpl: typeo
       closedByUs = true;
       clearTimeout(retryTimer);
       socket?.close();
-      failAll('closed');
+      failAll(clientError('connectionLost', 'closed'));
     },
   };
 }
 
 export type DeviceConnection =
-  | { kind: 'ipc'; api: DeviceBridge }
-  | { kind: 'websocket'; api: WebSocketDeviceClient }
-  | { kind: 'none' };
+  { kind: 'ipc'; api: DeviceBridge } | { kind: 'websocket'; api: WebSocketDeviceClient } | { kind: 'none' };
 
 export function resolveDeviceConnection(): DeviceConnection {
   if (window.emdadDevice) return { kind: 'ipc', api: window.emdadDevice };

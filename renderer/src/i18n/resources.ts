@@ -3,9 +3,16 @@ const fa = {
   app: {
     title: 'امداد میدانی',
     skip: 'رفتن به محتوای اصلی',
-    storageFailed: 'پایگاه دادهٔ این دستگاه باز نشد. مرورگر را در حالت عادی (نه خصوصی) باز کنید و فضای خالی را بررسی کنید، سپس صفحه را دوباره بارگذاری کنید.',
+    storageFailed:
+      'پایگاه دادهٔ این دستگاه باز نشد. مرورگر را در حالت عادی (نه خصوصی) باز کنید و فضای خالی را بررسی کنید، سپس صفحه را دوباره بارگذاری کنید.',
   },
-  nav: { cases: 'درخواست‌ها', newCase: 'ثبت درخواست', logout: 'خروج', language: 'English', languageLabel: 'تغییر زبان به انگلیسی' },
+  nav: {
+    cases: 'درخواست‌ها',
+    newCase: 'ثبت درخواست',
+    logout: 'خروج',
+    language: 'English',
+    languageLabel: 'تغییر زبان به انگلیسی',
+  },
   login: {
     title: 'ورود به امداد میدانی',
     username: 'نام کاربری',
@@ -47,7 +54,15 @@ const fa = {
     closed: 'بسته',
     reopened: 'بازگشایی‌شده',
   },
-  channel: { walk_in: 'مراجعه حضوری', phone: 'تلفن', field: 'میدانی', portal: 'درگاه اینترنتی', sms: 'پیامک', letter: 'نامه', fax: 'دورنگار' },
+  channel: {
+    walk_in: 'مراجعه حضوری',
+    phone: 'تلفن',
+    field: 'میدانی',
+    portal: 'درگاه اینترنتی',
+    sms: 'پیامک',
+    letter: 'نامه',
+    fax: 'دورنگار',
+  },
   priority: { low: 'کم', normal: 'عادی', high: 'زیاد', urgent: 'فوری' },
   form: {
     title: 'ثبت درخواست جدید',
@@ -69,8 +84,10 @@ const fa = {
     tooLong: 'این متن طولانی‌تر از حد مجاز است؛ آن را کوتاه کنید.',
     phone: 'شمارهٔ تلفن باید ۷ تا ۱۵ رقم باشد (مثلاً ۰۹۱۲۳۴۵۶۷۸۹).',
     choose: 'یکی از گزینه‌ها را انتخاب کنید.',
-    noReference: 'فهرست انواع درخواست و پذیرنده‌ها هنوز روی این دستگاه نیست. یک بار با شبکه وارد شوید تا دریافت شود.',
-    saveFailed: 'ذخیرهٔ درخواست روی این دستگاه ممکن نشد. دوباره تلاش کنید؛ اگر تکرار شد برنامه را دوباره باز کنید.',
+    noReference:
+      'فهرست انواع درخواست و پذیرنده‌ها هنوز روی این دستگاه نیست. یک بار با شبکه وارد شوید تا دریافت شود.',
+    saveFailed:
+      'ذخیرهٔ درخواست روی این دستگاه ممکن نشد. دوباره تلاش کنید؛ اگر تکرار شد برنامه را دوباره باز کنید.',
   },
   created: {
     title: 'درخواست ثبت شد',
@@ -90,7 +107,8 @@ const fa = {
     transport: 'مسیر: {{transport}}',
     ping: 'آزمون ارتباط',
     roundTrip: 'زمان رفت و برگشت: {{ms}} میلی‌ثانیه',
-    failed: 'سرویس دستگاه پاسخ نداد. مطمئن شوید برنامهٔ سرویس در حال اجراست.',
+    connecting: 'در حال اتصال…',
+    retry: 'تلاش دوباره',
   },
 };
 
@@ -100,16 +118,24 @@ const en: Resource = {
   app: {
     title: 'Emdad Field',
     skip: 'Skip to main content',
-    storageFailed: 'The local database could not be opened. Use a normal (not private) browser window, check free disk space, then reload the page.',
+    storageFailed:
+      'The local database could not be opened. Use a normal (not private) browser window, check free disk space, then reload the page.',
   },
-  nav: { cases: 'Cases', newCase: 'New case', logout: 'Sign out', language: 'فارسی', languageLabel: 'Switch language to Persian' },
+  nav: {
+    cases: 'Cases',
+    newCase: 'New case',
+    logout: 'Sign out',
+    language: 'فارسی',
+    languageLabel: 'Switch language to Persian',
+  },
   login: {
     title: 'Sign in to Emdad Field',
     username: 'Username',
     password: 'Password',
     submit: 'Sign in',
     working: 'Signing in…',
-    offlineHint: 'You can sign in without network if you signed in online on this device in the last {{days}} days.',
+    offlineHint:
+      'You can sign in without network if you signed in online on this device in the last {{days}} days.',
   },
   user: { offlineMode: 'Signed in offline: sign in online again to sync' },
   sync: {
@@ -144,7 +170,15 @@ const en: Resource = {
     closed: 'Closed',
     reopened: 'Reopened',
   },
-  channel: { walk_in: 'Walk-in', phone: 'Phone', field: 'Field', portal: 'Portal', sms: 'SMS', letter: 'Letter', fax: 'Fax' },
+  channel: {
+    walk_in: 'Walk-in',
+    phone: 'Phone',
+    field: 'Field',
+    portal: 'Portal',
+    sms: 'SMS',
+    letter: 'Letter',
+    fax: 'Fax',
+  },
   priority: { low: 'Low', normal: 'Normal', high: 'High', urgent: 'Urgent' },
   form: {
     title: 'New case',
@@ -166,7 +200,8 @@ const en: Resource = {
     tooLong: 'This text is longer than allowed; shorten it.',
     phone: 'The phone number must have 7 to 15 digits (e.g. 09123456789).',
     choose: 'Choose one of the options.',
-    noReference: 'Request types and merchants are not on this device yet. Sign in once with network to download them.',
+    noReference:
+      'Request types and merchants are not on this device yet. Sign in once with network to download them.',
     saveFailed: 'The case could not be saved on this device. Try again; if it repeats, reopen the app.',
   },
   created: {
@@ -187,7 +222,8 @@ const en: Resource = {
     transport: 'Transport: {{transport}}',
     ping: 'Ping',
     roundTrip: 'Round trip: {{ms}} ms',
-    failed: 'The device service did not answer. Make sure it is running.',
+    connecting: 'Connecting…',
+    retry: 'Try again',
   },
 };
 

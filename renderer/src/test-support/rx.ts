@@ -1,10 +1,11 @@
 /** RxDB on fake-indexeddb for Node unit tests, and a bounded wait. */
 import { indexedDB, IDBKeyRange } from 'fake-indexeddb';
-import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import type { AnyRxStorage } from '../db/database.ts';
+import { getRxStorageDexieFastRead } from '../db/dexie-storage.ts';
 
+/** The app's own storage (RxDB's Dexie with the fast id reads) over fake-indexeddb. */
 export function testStorage(): AnyRxStorage {
-  return getRxStorageDexie({ indexedDB, IDBKeyRange });
+  return getRxStorageDexieFastRead({ indexedDB, IDBKeyRange });
 }
 
 let n = 0;
@@ -14,7 +15,11 @@ export function uniqueName(prefix: string): string {
 }
 
 /** Polls until `check` returns a truthy value; fails after a generous bound. */
-export async function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
