@@ -267,6 +267,39 @@ describe.each(backends().map((b) => [b.name, b] as const))(
       },
     );
 
+    it('sends a tombstone, live, to a reader a case just moved away from', async () => {
+      const stream = await openStream(baseUrl, branch1);
+      try {
+        expect(await stream.next()).toEqual({ type: 'RESYNC' });
+        clock.advance(1000);
+        const doc = newCase(tech2, { branchId: BRANCH_IDS.tehranVanak });
+        await push(server.app, tech2, [{ newDocumentState: doc, assumedMasterState: null }]);
+        const arrived = await stream.next();
+        expect(arrived.type === 'changes' && arrived.documents.map((d) => d.id)).toEqual([doc.id]);
+        const master = arrived.type === 'changes' ? arrived.documents[0]! : doc;
+        clock.advance(1000);
+        const moved = await push(server.app, super1, [
+          {
+            newDocumentState: {
+              ...master,
+              branchId: BRANCH_IDS.isfahanChaharbagh,
+              merchantId: 'mer-016',
+              equipmentId: null,
+              updatedAt: new Date(clock.now()).toISOString(),
+            },
+            assumedMasterState: master,
+          },
+        ]);
+        expect(moved.body).toEqual({ conflicts: [], refused: [] });
+        const gone = await stream.next();
+        expect(gone.type === 'changes' && gone.documents).toEqual([
+          { id: doc.id, serverUpdatedAt: expect.any(Number), _deleted: true },
+        ]);
+      } finally {
+        stream.close();
+      }
+    });
+
     it('closes the streams of a revoked install at once, and RESYNCs a user whose scope changed', async () => {
       const admin = await login(server.app, 'admin1');
       const lost = await login(server.app, 'tech2');
