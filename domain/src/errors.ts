@@ -109,4 +109,5 @@ export function errorSentence(code: string, lang: Language): string {
 }
 
 /** `{ ok, value | error }` results, as in Signal Desktop's IPC. */
-export type Result<T, E = { code: ErrorCode; message: string }> = { ok: true; value: T } | { ok: false; error: E };
+export type Result<T, E = { code: ErrorCode; message: string }> =
+  { ok: true; value: T } | { ok: false; error: E };

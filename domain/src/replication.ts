@@ -61,8 +61,7 @@ export interface PushResponse<T> {
 }
 
 export type StreamMessage<T> =
-  | { type: 'changes'; documents: WireDoc<T>[]; checkpoint: ReplicationCheckpoint }
-  | { type: 'RESYNC' };
+  { type: 'changes'; documents: WireDoc<T>[]; checkpoint: ReplicationCheckpoint } | { type: 'RESYNC' };
 
 export const PULL_BATCH_MAX = 1000;
 export const PUSH_BATCH_MAX = 500;
