@@ -15,9 +15,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSyncServer, type SyncServer } from '@emdad/sync-server/server';
 import { createDeviceService } from '@emdad/device-drivers/service/default-service';
 import { startDeviceAgent } from '@emdad/electron/agent/device-agent';
+import {
+  API_ROUTES,
+  PUSH_BATCH_MAX,
+  formatTrackingCode,
+  jalaliYearOf,
+  newId,
+  type AuthSession,
+  type CaseDoc,
+  type PushResponse,
+} from '@emdad/domain';
+import { BRANCH_IDS, MERCHANT_IDS, TEMPLATE_IDS } from '@emdad/fixtures';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PASSWORDS = { branch1: 'Emdad-branch1-1404', super1: 'Emdad-super1-1404' } as const;
+const PASSWORDS = {
+  branch1: 'Emdad-branch1-1404',
+  super1: 'Emdad-super1-1404',
+  admin1: 'Emdad-admin1-1404',
+} as const;
 
 /** A bounded wait on a changing value (generous: the machine is shared). */
 const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 20_000, interval: 100 });
@@ -305,6 +320,99 @@ describe('field app basics in the browser', () => {
     } finally {
       await context.close();
       await close();
+    }
+  });
+});
+
+describe('the case list with thousands of cases', () => {
+  it('renders only the rows in view, newest first, with the total, and scrolls to the end by keyboard', async () => {
+    const SEEDED = 2_000;
+    // Seed through the server's own push endpoint, as an admin (who pulls every case).
+    const res = await fetch(`${baseUrl}${API_ROUTES.login}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin1', password: PASSWORDS.admin1, installId: newId() }),
+    });
+    expect(res.status).toBe(200);
+    const admin = (await res.json()) as AuthSession;
+    const startedAt = Date.now() - SEEDED * 1000;
+    const trackingCodeOf = (seq: number) =>
+      formatTrackingCode(admin.install.trackingPrefix, jalaliYearOf(new Date()), seq);
+    for (let first = 1; first <= SEEDED; first += PUSH_BATCH_MAX) {
+      const rows = Array.from({ length: Math.min(PUSH_BATCH_MAX, SEEDED - first + 1) }, (_, i) => {
+        const seq = first + i;
+        const at = new Date(startedAt + seq * 1000).toISOString();
+        const doc: CaseDoc = {
+          id: newId(),
+          trackingCode: trackingCodeOf(seq),
+          templateId: TEMPLATE_IDS.posNoPrint,
+          channel: 'walk_in',
+          status: 'new',
+          priority: 'normal',
+          merchantId: MERCHANT_IDS.tehranSupermarket,
+          equipmentId: null,
+          branchId: BRANCH_IDS.tehranVanak,
+          subject: `کارتخوان چاپ نمی‌کند ${seq}`,
+          description: 'کاغذ در چاپگر گیر کرده است.',
+          reporterName: 'رضا احمدی',
+          reporterPhone: '09121234567',
+          createdBy: admin.user.id,
+          assigneeId: null,
+          createdAt: at,
+          updatedAt: at,
+        };
+        return { newDocumentState: { ...doc, _deleted: false }, assumedMasterState: null };
+      });
+      const push = await fetch(`${baseUrl}${API_ROUTES.replicationPush.replace(':collection', 'cases')}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${admin.accessToken}` },
+        body: JSON.stringify(rows),
+      });
+      const body = (await push.json()) as PushResponse<CaseDoc>;
+      expect(push.status).toBe(200);
+      expect([body.conflicts.length, body.refused.length]).toEqual([0, 0]);
+    }
+
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${baseUrl}/`);
+      await page.getByTestId('login-username').fill('admin1');
+      await page.getByTestId('login-password').fill(PASSWORDS.admin1);
+      await page.getByTestId('login-submit').click();
+      const count = page.getByTestId('case-count');
+      await expect
+        .poll(async () => Number(await count.getAttribute('data-count')), { timeout: 60_000, interval: 200 })
+        .toBeGreaterThanOrEqual(SEEDED);
+
+      // Newest first: the last seeded case is the first row; only a window of rows is in the DOM.
+      const rows = page.getByTestId('case-row');
+      await poll(() => rows.first().getAttribute('data-tracking-code')).toBe(trackingCodeOf(SEEDED));
+      expect(await rows.first().getAttribute('aria-rowindex')).toBe('2');
+      expect(await rows.count()).toBeLessThan(100);
+      // Rows are one fixed-height line: the virtualiser's scroll height is exact.
+      expect(await rows.nth(1).evaluate((row) => row.getBoundingClientRect().height)).toBeCloseTo(48, 0);
+      expect(await rows.first().getByTestId('sync-badge').getAttribute('data-synced')).toBe('true');
+
+      // The keyboard scrolls the list (the scroll box takes focus): End reaches the last row.
+      // (Pressed again while the pull may still be adding cases below.) The table announces every
+      // case, header row included, whatever is rendered.
+      const table = page.getByTestId('case-list');
+      await poll(async () => {
+        await page.getByTestId('case-scroll').focus();
+        await page.keyboard.press('End');
+        const [rowCount, shown, lastIndex] = await Promise.all([
+          table.getAttribute('aria-rowcount'),
+          count.getAttribute('data-count'),
+          rows.last().getAttribute('aria-rowindex'),
+        ]);
+        return rowCount === String(Number(shown) + 1) && lastIndex === rowCount;
+      }).toBe(true);
+      expect(await rows.count()).toBeLessThan(100);
+      await page.keyboard.press('Home');
+      await poll(() => rows.first().getAttribute('data-tracking-code')).toBe(trackingCodeOf(SEEDED));
+    } finally {
+      await context.close();
     }
   });
 });

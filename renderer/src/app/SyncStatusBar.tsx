@@ -1,9 +1,10 @@
-import { useEffect, useState } from 'react';
+import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
-import { errorSentence, isCaseSynced } from '@emdad/domain';
+import { errorSentence } from '@emdad/domain';
 import { formatDateTime, formatNumber } from '../i18n/i18n.ts';
 import { isOnline, useUiStore } from '../ui/store.ts';
-import { useLanguage } from './hooks.ts';
+import { countUnsynced } from '../cases/case-list-view.ts';
+import { useCases, useLanguage } from './hooks.ts';
 import { useUser } from './services.ts';
 
 /** Always visible: online/offline, local changes not yet acknowledged, last sync, last error. */
@@ -14,18 +15,15 @@ export function SyncStatusBar() {
   const sync = useUiStore((s) => s.sync);
   const online = useUiStore(isOnline);
   const refused = useUiStore((s) => s.refused);
-  const [pending, setPending] = useState(0);
-  const [codes, setCodes] = useState<Map<string, string>>(new Map());
-
-  useEffect(() => {
-    const sub = userDb.cases.find().$.subscribe((docs) => {
-      setPending(docs.filter((d) => !isCaseSynced(d)).length);
-      setCodes(new Map(docs.map((d) => [d.id, d.trackingCode])));
-    });
-    return () => sub.unsubscribe();
-  }, [userDb]);
+  // The same RxDB query as the case list (RxDB's query cache runs it once for both).
+  const cases = useCases(userDb);
+  const pending = useMemo(() => (cases ? countUnsynced(cases) : 0), [cases]);
 
   const lastRefused = refused[refused.length - 1];
+  const lastRefusedCode = useMemo(
+    () => (lastRefused && cases ? cases.find((d) => d.id === lastRefused.id)?.trackingCode : undefined),
+    [lastRefused, cases],
+  );
   const errorText =
     session.mode === 'offline'
       ? t('user.offlineMode')
@@ -34,23 +32,38 @@ export function SyncStatusBar() {
         : null;
 
   return (
-    <div className="sync-bar" role="status" aria-live="polite" data-testid="sync-status" data-online={online ? 'true' : 'false'}>
+    <div
+      className="sync-bar"
+      role="status"
+      aria-live="polite"
+      data-testid="sync-status"
+      data-online={online ? 'true' : 'false'}
+    >
       <span className={`dot ${online ? 'dot-on' : 'dot-off'}`} aria-hidden="true" />
       <span className="sync-online">{online ? t('sync.online') : t('sync.offline')}</span>
       <span data-testid="pending-count" data-count={pending}>
         {t('sync.pending', { n: formatNumber(pending, lang) })}
       </span>
       <span data-testid="last-sync" data-at={sync.lastSyncAt ?? ''}>
-        {sync.lastSyncAt ? t('sync.lastSync', { time: formatDateTime(sync.lastSyncAt, lang) }) : t('sync.never')}
+        {sync.lastSyncAt
+          ? t('sync.lastSync', { time: formatDateTime(sync.lastSyncAt, lang) })
+          : t('sync.never')}
       </span>
       {errorText && (
-        <span className="sync-error" data-testid="sync-error" data-code={sync.error?.code ?? 'offline_session'}>
+        <span
+          className="sync-error"
+          data-testid="sync-error"
+          data-code={sync.error?.code ?? 'offline_session'}
+        >
           {errorText}
         </span>
       )}
       {lastRefused && (
         <span className="sync-error" data-testid="sync-refused">
-          {t('sync.refused', { code: codes.get(lastRefused.id) ?? lastRefused.id, sentence: errorSentence(lastRefused.code, lang) })}
+          {t('sync.refused', {
+            code: lastRefusedCode ?? lastRefused.id,
+            sentence: errorSentence(lastRefused.code, lang),
+          })}
         </span>
       )}
     </div>

@@ -25,7 +25,13 @@ export function CaseCreatedPage() {
     <section className="created" aria-labelledby="created-title">
       <h1 id="created-title">{t('created.title')}</h1>
       <p>{t('created.hint')}</p>
-      <p className="tracking-code" dir="ltr" data-testid="tracking-code" data-code={doc.trackingCode} aria-label={doc.trackingCode}>
+      <p
+        className="tracking-code"
+        dir="ltr"
+        data-testid="tracking-code"
+        data-code={doc.trackingCode}
+        aria-label={doc.trackingCode}
+      >
         {groups.map((g, i) => (
           <span key={i}>
             {i > 0 && <span className="sep">-</span>}

@@ -1,13 +1,91 @@
-import { useMemo } from 'react';
+import { memo, useMemo, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
-import { isCaseSynced } from '@emdad/domain';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import type { Language } from '@emdad/domain';
 import { formatDateTime, formatNumber } from '../i18n/i18n.ts';
-import { useCases, useLanguage } from '../app/hooks.ts';
+import { useCases, useLanguage, type CaseRow } from '../app/hooks.ts';
 import { useUser } from '../app/services.ts';
 import { useUiStore } from '../ui/store.ts';
+import { caseSyncState, newestFirst, spacerHeights } from './case-list-view.ts';
 
-/** Newest first, live: a case created, pulled or acknowledged shows up without a reload. */
+/**
+ * Every row is one line of this height (long text is cut with an ellipsis, the full text in its
+ * title). Fixed heights keep the scroll height exact for tens of thousands of rows: End lands on
+ * the last case and a jump never shifts as rows are measured. Must match `.case-row` in styles.css.
+ */
+export const CASE_ROW_HEIGHT_PX = 48;
+const COLUMNS = 6;
+
+interface CaseTableRowProps {
+  doc: CaseRow;
+  /** 1-based position among all rows, the header row being 1 (aria-rowindex). */
+  ariaRowIndex: number;
+  refusedIds: ReadonlySet<string>;
+  merchantName: string | undefined;
+  lang: Language;
+}
+
+/**
+ * One case. Memoised on the RxDB document object: RxDB hands out a new object for every new
+ * revision, so a row re-renders exactly when its case (or the language or refusal) changes.
+ */
+const CaseTableRow = memo(function CaseTableRow({
+  doc,
+  ariaRowIndex,
+  refusedIds,
+  merchantName,
+  lang,
+}: CaseTableRowProps) {
+  const { t } = useTranslation();
+  const state = caseSyncState(doc, refusedIds);
+  const merchant = merchantName ?? doc.merchantId ?? '—';
+  return (
+    <tr
+      className="case-row"
+      aria-rowindex={ariaRowIndex}
+      data-testid="case-row"
+      data-tracking-code={doc.trackingCode}
+      data-case-id={doc.id}
+    >
+      <td>
+        <code className="code" dir="ltr">
+          {doc.trackingCode}
+        </code>
+      </td>
+      <td title={doc.subject}>{doc.subject}</td>
+      <td>{t(`status.${doc.status}`)}</td>
+      <td title={merchant}>{merchant}</td>
+      <td>
+        <time dateTime={doc.createdAt}>{formatDateTime(doc.createdAt, lang)}</time>
+      </td>
+      <td>
+        <span
+          className={`badge ${state === 'synced' ? 'badge-ok' : state === 'refused' ? 'badge-error' : 'badge-wait'}`}
+          data-testid="sync-badge"
+          data-synced={state === 'synced' ? 'true' : 'false'}
+          data-refused={state === 'refused' ? 'true' : undefined}
+        >
+          {state === 'synced'
+            ? t('sync.synced')
+            : state === 'refused'
+              ? t('sync.refusedBadge')
+              : t('sync.notSynced')}
+        </span>
+      </td>
+    </tr>
+  );
+});
+
+/**
+ * Newest first, live: a case created, pulled or acknowledged shows up without a reload.
+ *
+ * A supervisor's console holds every synced case (tens of thousands), so only the rows in view
+ * (plus a few either side) are in the DOM (@tanstack/react-virtual). It stays a real table: the
+ * header and the rendered rows carry aria-rowcount / aria-rowindex, so a screen reader announces
+ * "row 12,345 of 20,001"; filler rows above and below keep the full scroll height. The scroll box
+ * is focusable, so the keyboard scrolls it (arrows, Page Up/Down, Home/End, Space).
+ */
 export function CaseListPage() {
   const { t } = useTranslation();
   const lang = useLanguage();
@@ -15,23 +93,63 @@ export function CaseListPage() {
   const cases = useCases(userDb);
   const refused = useUiStore((s) => s.refused);
   const refusedIds = useMemo(() => new Set(refused.map((r) => r.id)), [refused]);
-  const merchantNames = useMemo(() => new Map((reference?.merchants ?? []).map((m) => [m.id, m.name])), [reference]);
+  const merchantNames = useMemo(
+    () => new Map((reference?.merchants ?? []).map((m) => [m.id, m.name])),
+    [reference],
+  );
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const count = cases?.length ?? 0;
+
+  const virtualizer = useVirtualizer({
+    count,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => CASE_ROW_HEIGHT_PX,
+    overscan: 8,
+    // Stable keys: a new case at the top must not make every row below it "new" to React.
+    getItemKey: (index) => (cases ? (newestFirst(cases, index)?.id ?? index) : index),
+  });
+  const items = virtualizer.getVirtualItems();
+  const { before, after } = spacerHeights(items, virtualizer.getTotalSize());
 
   return (
     <section aria-labelledby="cases-title">
       <div className="page-head">
         <h1 id="cases-title">{t('cases.title')}</h1>
-        {cases && <span className="muted">{t('cases.count', { n: formatNumber(cases.length, lang) })}</span>}
+        {cases && (
+          <span className="muted" data-testid="case-count" data-count={count}>
+            {t('cases.count', { n: formatNumber(count, lang) })}
+          </span>
+        )}
       </div>
       {cases && cases.length === 0 && (
         <p className="empty">
           {t('cases.empty')} <Link to="/cases/new">{t('nav.newCase')}</Link>
         </p>
       )}
-      <div className="table-wrap">
-        <table className="cases" data-testid="case-list">
+      <div
+        ref={scrollRef}
+        className="table-wrap case-scroll"
+        tabIndex={0}
+        role="region"
+        aria-labelledby="cases-title"
+        data-testid="case-scroll"
+      >
+        <table
+          className="cases"
+          data-testid="case-list"
+          aria-labelledby="cases-title"
+          aria-rowcount={count + 1}
+        >
+          <colgroup>
+            <col className="col-code" />
+            <col className="col-subject" />
+            <col className="col-status" />
+            <col className="col-merchant" />
+            <col className="col-date" />
+            <col className="col-sync" />
+          </colgroup>
           <thead>
-            <tr>
+            <tr aria-rowindex={1}>
               <th scope="col">{t('cases.trackingCode')}</th>
               <th scope="col">{t('cases.subject')}</th>
               <th scope="col">{t('cases.status')}</th>
@@ -41,36 +159,32 @@ export function CaseListPage() {
             </tr>
           </thead>
           <tbody>
-            {(cases ?? []).map((c) => {
-              const synced = isCaseSynced(c);
-              const wasRefused = !synced && refusedIds.has(c.id);
-              const merchant = c.merchantId ? merchantNames.get(c.merchantId) : undefined;
-              return (
-                <tr key={c.id} data-testid="case-row" data-tracking-code={c.trackingCode} data-case-id={c.id}>
-                  <td>
-                    <code className="code" dir="ltr">
-                      {c.trackingCode}
-                    </code>
-                  </td>
-                  <td>{c.subject}</td>
-                  <td>{t(`status.${c.status}`)}</td>
-                  <td>{merchant ? merchant[lang] : (c.merchantId ?? '—')}</td>
-                  <td>
-                    <time dateTime={c.createdAt}>{formatDateTime(c.createdAt, lang)}</time>
-                  </td>
-                  <td>
-                    <span
-                      className={`badge ${synced ? 'badge-ok' : wasRefused ? 'badge-error' : 'badge-wait'}`}
-                      data-testid="sync-badge"
-                      data-synced={synced ? 'true' : 'false'}
-                      data-refused={wasRefused ? 'true' : undefined}
-                    >
-                      {synced ? t('sync.synced') : wasRefused ? t('sync.refusedBadge') : t('sync.notSynced')}
-                    </span>
-                  </td>
-                </tr>
-              );
-            })}
+            {before > 0 && (
+              <tr className="spacer" aria-hidden="true" style={{ blockSize: before }}>
+                <td colSpan={COLUMNS} />
+              </tr>
+            )}
+            {cases &&
+              items.map((item) => {
+                const doc = newestFirst(cases, item.index);
+                if (!doc) return null;
+                const merchant = doc.merchantId ? merchantNames.get(doc.merchantId) : undefined;
+                return (
+                  <CaseTableRow
+                    key={item.key}
+                    doc={doc}
+                    ariaRowIndex={item.index + 2}
+                    refusedIds={refusedIds}
+                    merchantName={merchant?.[lang]}
+                    lang={lang}
+                  />
+                );
+              })}
+            {after > 0 && (
+              <tr className="spacer" aria-hidden="true" style={{ blockSize: after }}>
+                <td colSpan={COLUMNS} />
+              </tr>
+            )}
           </tbody>
         </table>
       </div>

@@ -7,7 +7,13 @@ import { CASE_CHANNELS, CASE_LIMITS, CASE_PRIORITIES } from '@emdad/domain';
 import { mintTrackingCode } from '../db/tracking-sequence.ts';
 import { useLanguage } from '../app/hooks.ts';
 import { useServices, useUser } from '../app/services.ts';
-import { buildNewCase, caseFormSchema, defaultChannelFor, type CaseFormInput, type CaseFormValues } from './case-form.ts';
+import {
+  buildNewCase,
+  caseFormSchema,
+  defaultChannelFor,
+  type CaseFormInput,
+  type CaseFormValues,
+} from './case-form.ts';
 
 function FieldError({ id, message }: { id: string; message: string | undefined }) {
   const { t } = useTranslation();
@@ -49,7 +55,10 @@ export function NewCasePage() {
 
   const templates = useMemo(() => reference?.templates ?? [], [reference]);
   const merchants = reference?.merchants ?? [];
-  const equipment = useMemo(() => (reference?.equipment ?? []).filter((e) => e.merchantId === merchantId), [reference, merchantId]);
+  const equipment = useMemo(
+    () => (reference?.equipment ?? []).filter((e) => e.merchantId === merchantId),
+    [reference, merchantId],
+  );
 
   // A template brings its default priority, unless the user already chose one.
   useEffect(() => {
@@ -151,23 +160,46 @@ export function NewCasePage() {
         </div>
         <label className="field">
           <span>{t('form.subject')}</span>
-          <input data-testid="case-subject" maxLength={CASE_LIMITS.subjectMax + 50} {...register('subject')} {...aria('subject')} />
+          <input
+            data-testid="case-subject"
+            maxLength={CASE_LIMITS.subjectMax + 50}
+            {...register('subject')}
+            {...aria('subject')}
+          />
           <FieldError id="subject-error" message={errors.subject?.message} />
         </label>
         <label className="field">
           <span>{t('form.description')}</span>
-          <textarea data-testid="case-description" rows={4} {...register('description')} {...aria('description')} />
+          <textarea
+            data-testid="case-description"
+            rows={4}
+            {...register('description')}
+            {...aria('description')}
+          />
           <FieldError id="description-error" message={errors.description?.message} />
         </label>
         <div className="row">
           <label className="field">
             <span>{t('form.reporterName')}</span>
-            <input data-testid="case-reporter-name" autoComplete="name" {...register('reporterName')} {...aria('reporterName')} />
+            <input
+              data-testid="case-reporter-name"
+              autoComplete="name"
+              {...register('reporterName')}
+              {...aria('reporterName')}
+            />
             <FieldError id="reporterName-error" message={errors.reporterName?.message} />
           </label>
           <label className="field">
             <span>{t('form.reporterPhone')}</span>
-            <input data-testid="case-reporter-phone" type="tel" dir="ltr" inputMode="tel" autoComplete="tel" {...register('reporterPhone')} {...aria('reporterPhone')} />
+            <input
+              data-testid="case-reporter-phone"
+              type="tel"
+              dir="ltr"
+              inputMode="tel"
+              autoComplete="tel"
+              {...register('reporterPhone')}
+              {...aria('reporterPhone')}
+            />
             <small className="hint">{t('form.phoneHint')}</small>
             <FieldError id="reporterPhone-error" message={errors.reporterPhone?.message} />
           </label>

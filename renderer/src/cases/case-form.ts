@@ -3,7 +3,16 @@
  * show in the user's language) and the step from form values to a new CaseDoc.
  */
 import { z } from 'zod';
-import { CASE_CHANNELS, CASE_LIMITS, CASE_PRIORITIES, newId, type CaseChannel, type CaseDoc, type Role, type UserProfile } from '@emdad/domain';
+import {
+  CASE_CHANNELS,
+  CASE_LIMITS,
+  CASE_PRIORITIES,
+  newId,
+  type CaseChannel,
+  type CaseDoc,
+  type Role,
+  type UserProfile,
+} from '@emdad/domain';
 
 const PERSIAN_DIGITS = '۰۱۲۳۴۵۶۷۸۹';
 const ARABIC_DIGITS = '٠١٢٣٤٥٦٧٨٩';
@@ -35,7 +44,11 @@ export const FORM_MESSAGES = {
 } as const;
 
 const requiredText = (max: number) =>
-  z.string().trim().min(1, { message: FORM_MESSAGES.required, abort: true }).max(max, { message: FORM_MESSAGES.tooLong });
+  z
+    .string()
+    .trim()
+    .min(1, { message: FORM_MESSAGES.required, abort: true })
+    .max(max, { message: FORM_MESSAGES.tooLong });
 
 export const caseFormSchema = z.object({
   templateId: z.string().min(1, { message: FORM_MESSAGES.choose }),
@@ -49,7 +62,12 @@ export const caseFormSchema = z.object({
   reporterPhone: z
     .string()
     .transform(normalisePhone)
-    .pipe(z.string().min(1, { message: FORM_MESSAGES.required, abort: true }).regex(phonePattern, { message: FORM_MESSAGES.phone })),
+    .pipe(
+      z
+        .string()
+        .min(1, { message: FORM_MESSAGES.required, abort: true })
+        .regex(phonePattern, { message: FORM_MESSAGES.phone }),
+    ),
 });
 
 export type CaseFormInput = z.input<typeof caseFormSchema>;
