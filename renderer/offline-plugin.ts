@@ -46,7 +46,11 @@ function serviceWorkerMain(version: string, assets: string[]): void {
     event.waitUntil(
       caches
         .keys()
-        .then((keys) => Promise.all(keys.filter((k) => k.startsWith('emdad-shell-') && k !== CACHE).map((k) => caches.delete(k))))
+        .then((keys) =>
+          Promise.all(
+            keys.filter((k) => k.startsWith('emdad-shell-') && k !== CACHE).map((k) => caches.delete(k)),
+          ),
+        )
         .then(() => sw.clients.claim()),
     );
   });

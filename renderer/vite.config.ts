@@ -10,7 +10,13 @@ export default defineConfig(({ command }) => {
   return {
     base: './',
     plugins: [react(), offlineShellPlugin()],
-    build: { outDir: 'dist', emptyOutDir: true, sourcemap: false, target: 'es2022', chunkSizeWarningLimit: 1500 },
+    build: {
+      outDir: 'dist',
+      emptyOutDir: true,
+      sourcemap: false,
+      target: 'es2022',
+      chunkSizeWarningLimit: 1500,
+    },
     server: {
       port: 5173,
       proxy: { '/api': 'http://127.0.0.1:8787', '/health': 'http://127.0.0.1:8787' },

@@ -22,7 +22,8 @@ const DEFAULT_SERVER_URL = 'http://127.0.0.1:8787';
 
 function serverUrl(): string {
   if (window.emdadConfig?.serverUrl) return window.emdadConfig.serverUrl;
-  if (window.location.protocol === 'http:' || window.location.protocol === 'https:') return window.location.origin;
+  if (window.location.protocol === 'http:' || window.location.protocol === 'https:')
+    return window.location.origin;
   return DEFAULT_SERVER_URL;
 }
 

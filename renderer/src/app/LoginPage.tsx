@@ -69,7 +69,12 @@ export function LoginPage() {
               {errorSentence(errorCode, lang)}
             </p>
           )}
-          <button type="submit" className="primary" data-testid="login-submit" disabled={busy || !username || !password}>
+          <button
+            type="submit"
+            className="primary"
+            data-testid="login-submit"
+            disabled={busy || !username || !password}
+          >
             {busy ? t('login.working') : t('login.submit')}
           </button>
         </form>

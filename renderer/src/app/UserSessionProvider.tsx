@@ -46,7 +46,11 @@ export function UserSessionProvider({ session, children }: { session: SessionSta
       }
       const cached = await db.getLocal<ReferenceData>(REFERENCE_DOC);
       if (cancelled) return;
-      setOpened({ userDb: db, replication, reference: cached ? (cached.toJSON().data as ReferenceData) : null });
+      setOpened({
+        userDb: db,
+        replication,
+        reference: cached ? (cached.toJSON().data as ReferenceData) : null,
+      });
       if (online) {
         try {
           const res = await auth.fetchWithAuth(API_ROUTES.reference);
@@ -72,7 +76,10 @@ export function UserSessionProvider({ session, children }: { session: SessionSta
     };
   }, [userId, online, auth, serverUrl]);
 
-  const value = useMemo<UserContextValue | null>(() => (opened ? { session, ...opened } : null), [opened, session]);
+  const value = useMemo<UserContextValue | null>(
+    () => (opened ? { session, ...opened } : null),
+    [opened, session],
+  );
   if (failed) {
     return (
       <p className="form-error" role="alert">

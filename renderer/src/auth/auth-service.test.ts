@@ -4,7 +4,15 @@ import { openDeviceDatabase, type DeviceDatabase } from '../db/database.ts';
 import { testStorage, uniqueName } from '../test-support/rx.ts';
 import { AuthService } from './auth-service.ts';
 
-const user: UserProfile = { id: 'u-branch1', username: 'branch1', displayName: { fa: 'سارا', en: 'Sara' }, role: 'branch_staff', branchId: 'br-1', regionIds: ['r-1'], teamId: null };
+const user: UserProfile = {
+  id: 'u-branch1',
+  username: 'branch1',
+  displayName: { fa: 'سارا', en: 'Sara' },
+  role: 'branch_staff',
+  branchId: 'br-1',
+  regionIds: ['r-1'],
+  teamId: null,
+};
 
 /** A stand-in for the auth routes: one account, rotating refresh tokens, switchable network. */
 class FakeAuthServer {
@@ -28,15 +36,18 @@ class FakeAuthServer {
     if (this.offline) throw new TypeError('fetch failed');
     const url = new URL(input);
     const body = init.body ? (JSON.parse(String(init.body)) as Record<string, unknown>) : {};
-    const json = (status: number, value: unknown) => new Response(JSON.stringify(value), { status, headers: { 'content-type': 'application/json' } });
+    const json = (status: number, value: unknown) =>
+      new Response(JSON.stringify(value), { status, headers: { 'content-type': 'application/json' } });
     if (url.pathname === '/api/auth/login') {
       this.loginBodies.push(body);
-      if (body.username !== 'branch1' || body.password !== 'right password') return json(401, { error: { code: 'invalid_credentials', message: 'no' } });
+      if (body.username !== 'branch1' || body.password !== 'right password')
+        return json(401, { error: { code: 'invalid_credentials', message: 'no' } });
       return json(200, this.session());
     }
     if (url.pathname === '/api/auth/refresh') {
       this.refreshCalls++;
-      if (body.refreshToken !== this.currentRefresh) return json(401, { error: { code: 'unauthenticated', message: 'reused' } });
+      if (body.refreshToken !== this.currentRefresh)
+        return json(401, { error: { code: 'unauthenticated', message: 'reused' } });
       this.rotations++;
       this.currentRefresh = `refresh-token-${String(this.rotations).padStart(10, '0')}`;
       return json(200, this.session());
@@ -44,7 +55,8 @@ class FakeAuthServer {
     if (url.pathname === '/api/auth/logout') return json(200, { ok: true });
     if (url.pathname === '/api/reference') {
       const token = new Headers(init.headers).get('authorization');
-      if (token !== `Bearer access-${this.rotations}` || this.rotations === 0) return json(401, { error: { code: 'token_expired', message: 'expired' } });
+      if (token !== `Bearer access-${this.rotations}` || this.rotations === 0)
+        return json(401, { error: { code: 'token_expired', message: 'expired' } });
       return json(200, { templates: [], branches: [], merchants: [], equipment: [] });
     }
     return json(404, { error: { code: 'not_found', message: url.pathname } });
@@ -73,9 +85,15 @@ describe('AuthService', () => {
     expect(await auth.currentSession()).toBeNull();
 
     server.offline = true;
-    expect(await auth.login('branch1', 'wrong password')).toMatchObject({ ok: false, error: { code: 'invalid_credentials' } });
+    expect(await auth.login('branch1', 'wrong password')).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_credentials' },
+    });
     const offline = await auth.login('Branch1', 'right password');
-    expect(offline).toMatchObject({ ok: true, value: { mode: 'offline', user: { id: 'u-branch1' }, install: { trackingPrefix: 'A01' } } });
+    expect(offline).toMatchObject({
+      ok: true,
+      value: { mode: 'offline', user: { id: 'u-branch1' }, install: { trackingPrefix: 'A01' } },
+    });
     expect(await auth.getAccessToken()).toBeNull();
 
     server.offline = false;
@@ -88,12 +106,18 @@ describe('AuthService', () => {
   it('refuses an offline sign-in for an account never signed in online here, in the offline sentence', async () => {
     const { server, auth } = await setup();
     server.offline = true;
-    expect(await auth.login('branch1', 'right password')).toMatchObject({ ok: false, error: { code: 'offline_login_unavailable' } });
+    expect(await auth.login('branch1', 'right password')).toMatchObject({
+      ok: false,
+      error: { code: 'offline_login_unavailable' },
+    });
   });
 
   it('reports a wrong online password as the server says', async () => {
     const { auth } = await setup();
-    expect(await auth.login('branch1', 'nope')).toMatchObject({ ok: false, error: { code: 'invalid_credentials' } });
+    expect(await auth.login('branch1', 'nope')).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_credentials' },
+    });
     expect(await auth.currentSession()).toBeNull();
   });
 
@@ -107,7 +131,10 @@ describe('AuthService', () => {
     // The server revoked our refresh token and our access token expired: the error surfaces, no loop.
     server.currentRefresh = 'revoked-elsewhere-000000';
     server.rotations = 5;
-    await expect(auth.fetchWithAuth('/api/reference')).rejects.toMatchObject({ name: 'ApiError', code: 'token_expired' });
+    await expect(auth.fetchWithAuth('/api/reference')).rejects.toMatchObject({
+      name: 'ApiError',
+      code: 'token_expired',
+    });
     expect(server.refreshCalls).toBe(2);
   });
 

@@ -13,8 +13,19 @@
 import { map, type Observable } from 'rxjs';
 import { API_ROUTES, type AuthSession, type ErrorCode, type Result, type UserProfile } from '@emdad/domain';
 import type { DeviceDatabase } from '../db/database.ts';
-import { ApiError, apiErrorFromResponse, fetchOrNetworkError, joinUrl, type FetchLike } from '../sync/http.ts';
-import { checkOfflineVerifier, createOfflineVerifier, normaliseUsername, type OfflineVerifier } from './offline-verifier.ts';
+import {
+  ApiError,
+  apiErrorFromResponse,
+  fetchOrNetworkError,
+  joinUrl,
+  type FetchLike,
+} from '../sync/http.ts';
+import {
+  checkOfflineVerifier,
+  createOfflineVerifier,
+  normaliseUsername,
+  type OfflineVerifier,
+} from './offline-verifier.ts';
 
 export interface InstallInfo {
   id: string;
@@ -62,7 +73,9 @@ export class AuthService {
   }
 
   session$(): Observable<SessionState | null> {
-    return this.db.getLocal$<SessionState>(SESSION_DOC).pipe(map((doc) => (doc ? (doc.toJSON().data as SessionState) : null)));
+    return this.db
+      .getLocal$<SessionState>(SESSION_DOC)
+      .pipe(map((doc) => (doc ? (doc.toJSON().data as SessionState) : null)));
   }
 
   private async saveOnlineSession(auth: AuthSession): Promise<SessionState> {
@@ -78,7 +91,12 @@ export class AuthService {
       res = await fetchOrNetworkError(this.fetchImpl, joinUrl(this.serverUrl, API_ROUTES.login), {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: username.trim(), password, installId, installLabel: installLabel() }),
+        body: JSON.stringify({
+          username: username.trim(),
+          password,
+          installId,
+          installLabel: installLabel(),
+        }),
       });
     } catch (err) {
       if (err instanceof ApiError && err.isNetwork) return this.offlineLogin(username, password);
@@ -90,19 +108,33 @@ export class AuthService {
     }
     const auth = (await res.json()) as AuthSession;
     const session = await this.saveOnlineSession(auth);
-    const verifier = await createOfflineVerifier({ username, password, user: auth.user, install: auth.install });
+    const verifier = await createOfflineVerifier({
+      username,
+      password,
+      user: auth.user,
+      install: auth.install,
+    });
     await this.db.upsertLocal(verifierDoc(username), verifier);
     return { ok: true, value: session };
   }
 
   private async offlineLogin(username: string, password: string): Promise<LoginResult> {
     const doc = await this.db.getLocal<OfflineVerifier>(verifierDoc(username));
-    const check = await checkOfflineVerifier(doc ? (doc.toJSON().data as OfflineVerifier) : null, username, password);
+    const check = await checkOfflineVerifier(
+      doc ? (doc.toJSON().data as OfflineVerifier) : null,
+      username,
+      password,
+    );
     if (!check.ok) {
-      const code: ErrorCode = check.reason === 'wrong_password' ? 'invalid_credentials' : 'offline_login_unavailable';
+      const code: ErrorCode =
+        check.reason === 'wrong_password' ? 'invalid_credentials' : 'offline_login_unavailable';
       return { ok: false, error: { code, message: `offline sign-in: ${check.reason}` } };
     }
-    const session: SessionState = { mode: 'offline', user: check.verifier.user, install: check.verifier.install };
+    const session: SessionState = {
+      mode: 'offline',
+      user: check.verifier.user,
+      install: check.verifier.install,
+    };
     await this.db.upsertLocal(SESSION_DOC, session);
     return { ok: true, value: session };
   }
@@ -147,7 +179,10 @@ export class AuthService {
       if (!token) throw new ApiError('unauthenticated', 401, 'no online session');
       const headers = new Headers(init.headers);
       headers.set('authorization', `Bearer ${token}`);
-      const res = await fetchOrNetworkError(this.fetchImpl, joinUrl(this.serverUrl, path), { ...init, headers });
+      const res = await fetchOrNetworkError(this.fetchImpl, joinUrl(this.serverUrl, path), {
+        ...init,
+        headers,
+      });
       if (res.ok) return res;
       const error = await apiErrorFromResponse(res);
       if (res.status === 401 && attempt === 0 && (await this.refresh())) continue;
@@ -162,7 +197,10 @@ export class AuthService {
       try {
         await fetchOrNetworkError(this.fetchImpl, joinUrl(this.serverUrl, API_ROUTES.logout), {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${session.auth.accessToken}` },
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${session.auth.accessToken}`,
+          },
           body: JSON.stringify({ refreshToken: session.auth.refreshToken }),
         });
       } catch {

@@ -40,9 +40,19 @@ function fromBase64(text: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-async function derive(password: string, salt: Uint8Array<ArrayBuffer>, iterations: number): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(password), 'PBKDF2', false, ['deriveBits']);
-  const bits = await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt, iterations }, key, HASH_BITS);
+async function derive(
+  password: string,
+  salt: Uint8Array<ArrayBuffer>,
+  iterations: number,
+): Promise<Uint8Array> {
+  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(password), 'PBKDF2', false, [
+    'deriveBits',
+  ]);
+  const bits = await crypto.subtle.deriveBits(
+    { name: 'PBKDF2', hash: 'SHA-256', salt, iterations },
+    key,
+    HASH_BITS,
+  );
   return new Uint8Array(bits);
 }
 
@@ -77,7 +87,8 @@ export async function createOfflineVerifier(input: {
   };
 }
 
-export type OfflineCheck = { ok: true; verifier: OfflineVerifier } | { ok: false; reason: 'absent' | 'expired' | 'wrong_password' };
+export type OfflineCheck =
+  { ok: true; verifier: OfflineVerifier } | { ok: false; reason: 'absent' | 'expired' | 'wrong_password' };
 
 export async function checkOfflineVerifier(
   verifier: OfflineVerifier | null | undefined,

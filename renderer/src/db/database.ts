@@ -6,9 +6,22 @@
  *   the cached reference data. Keeping users apart means a second person on a shared branch
  *   computer never sees or pushes the first person's unsynced cases under their own account.
  */
-import { addRxPlugin, createRxDatabase, type RxCollection, type RxDatabase, type RxJsonSchema, type RxStorage } from 'rxdb';
+import {
+  addRxPlugin,
+  createRxDatabase,
+  type RxCollection,
+  type RxDatabase,
+  type RxJsonSchema,
+  type RxStorage,
+} from 'rxdb';
 import { RxDBLocalDocumentsPlugin } from 'rxdb/plugins/local-documents';
-import { CASE_SERVER_OWNED_FIELDS, caseRxSchema, casesEqual, mergeCaseConflict, type CaseDoc } from '@emdad/domain';
+import {
+  CASE_SERVER_OWNED_FIELDS,
+  caseRxSchema,
+  casesEqual,
+  mergeCaseConflict,
+  type CaseDoc,
+} from '@emdad/domain';
 import type { RxConflictHandler } from 'rxdb';
 import { getRxStorageDexieFastRead } from './dexie-storage.ts';
 
@@ -60,8 +73,17 @@ export function defaultStorage(): AnyRxStorage {
 
 export const DEVICE_DATABASE_NAME = 'emdad-device';
 
-export async function openDeviceDatabase(storage: AnyRxStorage = defaultStorage(), name = DEVICE_DATABASE_NAME): Promise<DeviceDatabase> {
-  return createRxDatabase({ name, storage, localDocuments: true, multiInstance: true, closeDuplicates: true });
+export async function openDeviceDatabase(
+  storage: AnyRxStorage = defaultStorage(),
+  name = DEVICE_DATABASE_NAME,
+): Promise<DeviceDatabase> {
+  return createRxDatabase({
+    name,
+    storage,
+    localDocuments: true,
+    multiInstance: true,
+    closeDuplicates: true,
+  });
 }
 
 /** Database names allow lower-case letters, digits and a few signs; user ids are UUIDs or slugs. */
@@ -69,8 +91,18 @@ export function userDatabaseName(userId: string): string {
   return `emdad-user-${userId.toLowerCase().replace(/[^a-z0-9]/g, '')}`;
 }
 
-export async function openUserDatabase(userId: string, storage: AnyRxStorage = defaultStorage(), name = userDatabaseName(userId)): Promise<UserDatabase> {
-  const db = await createRxDatabase<{ cases: CaseCollection }>({ name, storage, localDocuments: true, multiInstance: true, closeDuplicates: true });
+export async function openUserDatabase(
+  userId: string,
+  storage: AnyRxStorage = defaultStorage(),
+  name = userDatabaseName(userId),
+): Promise<UserDatabase> {
+  const db = await createRxDatabase<{ cases: CaseCollection }>({
+    name,
+    storage,
+    localDocuments: true,
+    multiInstance: true,
+    closeDuplicates: true,
+  });
   await db.addCollections({
     cases: {
       schema: caseRxSchema as unknown as RxJsonSchema<CaseDoc>,

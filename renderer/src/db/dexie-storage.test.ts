@@ -1,7 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { indexedDB, IDBKeyRange } from 'fake-indexeddb';
-import { createRevision, fillWithDefaultSettings, randomToken, type BulkWriteRow, type RxDocumentData, type RxJsonSchema, type RxStorageInstance } from 'rxdb';
+import {
+  createRevision,
+  fillWithDefaultSettings,
+  randomToken,
+  type BulkWriteRow,
+  type RxDocumentData,
+  type RxJsonSchema,
+  type RxStorageInstance,
+} from 'rxdb';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { getRxStorageDexieFastRead } from './dexie-storage.ts';
 
@@ -15,7 +23,11 @@ const schema = fillWithDefaultSettings({
   version: 0,
   primaryKey: 'id',
   type: 'object',
-  properties: { id: { type: 'string', maxLength: 40 }, value: { type: 'number', minimum: 0, maximum: 1000, multipleOf: 1 }, tag: { type: 'string', maxLength: 10 } },
+  properties: {
+    id: { type: 'string', maxLength: 40 },
+    value: { type: 'number', minimum: 0, maximum: 1000, multipleOf: 1 },
+    tag: { type: 'string', maxLength: 10 },
+  },
   required: ['id', 'value', 'tag'],
   indexes: ['value'],
 } as RxJsonSchema<Item>);
@@ -27,7 +39,9 @@ afterEach(async () => {
 });
 
 async function open(fast: boolean): Promise<Instance> {
-  const storage = fast ? getRxStorageDexieFastRead({ indexedDB, IDBKeyRange }) : getRxStorageDexie({ indexedDB, IDBKeyRange });
+  const storage = fast
+    ? getRxStorageDexieFastRead({ indexedDB, IDBKeyRange })
+    : getRxStorageDexie({ indexedDB, IDBKeyRange });
   const instance = (await storage.createStorageInstance<Item>({
     databaseInstanceToken: randomToken(10),
     databaseName: `fast-read-${fast ? 'fast' : 'rxdb'}-${randomToken(8)}`,
@@ -44,10 +58,18 @@ async function open(fast: boolean): Promise<Instance> {
 // 40 ids so that a lookup of a few far-apart ids sees a dense key range (the fallback path).
 const POOL = Array.from({ length: 40 }, (_, i) => `item-${String(i).padStart(3, '0')}`);
 
-type Op = { kind: 'write'; ids: string[]; stale: boolean; deleted: boolean; value: number } | { kind: 'find'; ids: string[]; withDeleted: boolean };
+type Op =
+  | { kind: 'write'; ids: string[]; stale: boolean; deleted: boolean; value: number }
+  | { kind: 'find'; ids: string[]; withDeleted: boolean };
 const ids = fc.uniqueArray(fc.constantFrom(...POOL), { minLength: 1, maxLength: 12 });
 const op: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant('write' as const), ids, stale: fc.boolean(), deleted: fc.boolean(), value: fc.integer({ min: 0, max: 1000 }) }),
+  fc.record({
+    kind: fc.constant('write' as const),
+    ids,
+    stale: fc.boolean(),
+    deleted: fc.boolean(),
+    value: fc.integer({ min: 0, max: 1000 }),
+  }),
   fc.record({ kind: fc.constant('find' as const), ids, withDeleted: fc.boolean() }),
 );
 
@@ -62,7 +84,10 @@ describe('RxDB Dexie storage with existence-first reads', () => {
         let lwt = 1;
         for (const step of ops) {
           if (step.kind === 'find') {
-            const [a, b] = await Promise.all([reference.findDocumentsById(step.ids, step.withDeleted), fast.findDocumentsById(step.ids, step.withDeleted)]);
+            const [a, b] = await Promise.all([
+              reference.findDocumentsById(step.ids, step.withDeleted),
+              fast.findDocumentsById(step.ids, step.withDeleted),
+            ]);
             expect(byId(b)).toEqual(byId(a));
             continue;
           }
@@ -86,7 +111,10 @@ describe('RxDB Dexie storage with existence-first reads', () => {
           const summary = (r: typeof a) => r.error.map((e) => `${e.documentId}:${e.status}`).sort();
           expect(summary(b)).toEqual(summary(a));
         }
-        const [all, allFast] = await Promise.all([reference.findDocumentsById(POOL, true), fast.findDocumentsById(POOL, true)]);
+        const [all, allFast] = await Promise.all([
+          reference.findDocumentsById(POOL, true),
+          fast.findDocumentsById(POOL, true),
+        ]);
         expect(byId(allFast)).toEqual(byId(all));
         await Promise.all([reference.remove(), fast.remove()]);
         opened.length = 0;
@@ -99,19 +127,41 @@ describe('RxDB Dexie storage with existence-first reads', () => {
     const reference = await open(false);
     const fast = await open(true);
     const rows: BulkWriteRow<Item>[] = POOL.map((id, i) => ({
-      document: { id, value: i, tag: i % 3 ? 'here' : 'gone', _deleted: i % 3 === 0, _attachments: {}, _meta: { lwt: i + 1 }, _rev: createRevision('tkn') },
+      document: {
+        id,
+        value: i,
+        tag: i % 3 ? 'here' : 'gone',
+        _deleted: i % 3 === 0,
+        _attachments: {},
+        _meta: { lwt: i + 1 },
+        _rev: createRevision('tkn'),
+      },
     }));
     await Promise.all([reference.bulkWrite(rows, 'test'), fast.bulkWrite(rows, 'test')]);
     // 3 ids spanning 39 stored keys: more than 4 keys per id, so every id is fetched.
     const wanted = [POOL[0]!, POOL[38]!, 'item-0205'];
     for (const withDeleted of [true, false]) {
-      const [a, b] = await Promise.all([reference.findDocumentsById(wanted, withDeleted), fast.findDocumentsById(wanted, withDeleted)]);
+      const [a, b] = await Promise.all([
+        reference.findDocumentsById(wanted, withDeleted),
+        fast.findDocumentsById(wanted, withDeleted),
+      ]);
       expect(byId(b)).toEqual(byId(a));
       expect(b.length).toBe(withDeleted ? 2 : 1);
     }
     const update = (instance: Instance, previous: RxDocumentData<Item>) =>
-      instance.bulkWrite([{ previous, document: { ...previous, value: 999, _meta: { lwt: 100 }, _rev: createRevision('tkn', previous) } }], 'test');
-    const [[refFirst], [fastFirst]] = await Promise.all([reference.findDocumentsById([POOL[39]!], true), fast.findDocumentsById([POOL[39]!], true)]);
+      instance.bulkWrite(
+        [
+          {
+            previous,
+            document: { ...previous, value: 999, _meta: { lwt: 100 }, _rev: createRevision('tkn', previous) },
+          },
+        ],
+        'test',
+      );
+    const [[refFirst], [fastFirst]] = await Promise.all([
+      reference.findDocumentsById([POOL[39]!], true),
+      fast.findDocumentsById([POOL[39]!], true),
+    ]);
     const [a, b] = await Promise.all([update(reference, refFirst!), update(fast, fastFirst!)]);
     expect(b.error).toEqual(a.error);
     expect((await fast.findDocumentsById([POOL[39]!], true))[0]?.value).toBe(999);
@@ -121,8 +171,22 @@ describe('RxDB Dexie storage with existence-first reads', () => {
     const reference = await open(false);
     const fast = await open(true);
     const seen: string[][] = [[], []];
-    const subs = [reference, fast].map((instance, i) => instance.changeStream().subscribe((bulk) => seen[i]!.push(...bulk.events.map((e) => `${e.operation}:${e.documentId}`))));
-    const rows: BulkWriteRow<Item>[] = ['b', 'a'].map((id) => ({ document: { id, value: 1, tag: 'x', _deleted: false, _attachments: {}, _meta: { lwt: 1 }, _rev: createRevision('tkn') } }));
+    const subs = [reference, fast].map((instance, i) =>
+      instance
+        .changeStream()
+        .subscribe((bulk) => seen[i]!.push(...bulk.events.map((e) => `${e.operation}:${e.documentId}`))),
+    );
+    const rows: BulkWriteRow<Item>[] = ['b', 'a'].map((id) => ({
+      document: {
+        id,
+        value: 1,
+        tag: 'x',
+        _deleted: false,
+        _attachments: {},
+        _meta: { lwt: 1 },
+        _rev: createRevision('tkn'),
+      },
+    }));
     await Promise.all([reference.bulkWrite(rows, 'test'), fast.bulkWrite(rows, 'test')]);
     subs.forEach((s) => s.unsubscribe());
     expect(seen[1]).toEqual(seen[0]);

@@ -46,7 +46,11 @@ const RANGE_KEYS_PER_ID = 4;
  * The stored documents with these ids (absent ids are simply missing from the map).
  * Must run inside a Dexie transaction on `state.dexieTable` when the caller needs consistency.
  */
-export async function readDocumentsById(state: DexieState, primaryPath: string, ids: readonly string[]): Promise<Map<string, RxDocumentData<unknown>>> {
+export async function readDocumentsById(
+  state: DexieState,
+  primaryPath: string,
+  ids: readonly string[],
+): Promise<Map<string, RxDocumentData<unknown>>> {
   const found = new Map<string, RxDocumentData<unknown>>();
   if (ids.length === 0) return found;
   let min = ids[0]!;
@@ -57,7 +61,11 @@ export async function readDocumentsById(state: DexieState, primaryPath: string, 
     if (id > max) max = id;
   }
   const cap = ids.length * RANGE_KEYS_PER_ID + 16;
-  const keysInRange = (await state.dexieTable.where(':id').between(min, max, true, true).limit(cap).primaryKeys()) as string[];
+  const keysInRange = (await state.dexieTable
+    .where(':id')
+    .between(min, max, true, true)
+    .limit(cap)
+    .primaryKeys()) as string[];
   let toFetch: readonly string[];
   if (keysInRange.length >= cap) {
     toFetch = ids;
@@ -66,17 +74,24 @@ export async function readDocumentsById(state: DexieState, primaryPath: string, 
     toFetch = keysInRange.filter((key) => wanted.has(key));
   }
   if (toFetch.length === 0) return found;
-  const stored = (await state.dexieTable.bulkGet(toFetch as string[])) as (Record<string, unknown> | undefined)[];
+  const stored = (await state.dexieTable.bulkGet(toFetch as string[])) as (
+    Record<string, unknown> | undefined
+  )[];
   for (const doc of stored) {
     if (!doc) continue;
-    const storageDoc = fromDexieToStorage(state.booleanIndexes, doc) as RxDocumentData<Record<string, unknown>>;
+    const storageDoc = fromDexieToStorage(state.booleanIndexes, doc) as RxDocumentData<
+      Record<string, unknown>
+    >;
     found.set(storageDoc[primaryPath] as string, storageDoc as RxDocumentData<unknown>);
   }
   return found;
 }
 
 export class RxStorageInstanceDexieFastRead<RxDocType> extends RxStorageInstanceDexie<RxDocType> {
-  override async findDocumentsById(ids: string[], withDeleted: boolean): Promise<RxDocumentData<RxDocType>[]> {
+  override async findDocumentsById(
+    ids: string[],
+    withDeleted: boolean,
+  ): Promise<RxDocumentData<RxDocType>[]> {
     if (this.devMode || this.closed) return super.findDocumentsById(ids, withDeleted);
     const state = await this.internals;
     let found = new Map<string, RxDocumentData<unknown>>();
@@ -92,7 +107,10 @@ export class RxStorageInstanceDexieFastRead<RxDocType> extends RxStorageInstance
   }
 
   /** RxDB 17's RxStorageInstanceDexie.bulkWrite with readDocumentsById as its read. */
-  override async bulkWrite(documentWrites: BulkWriteRow<RxDocType>[], context: string): Promise<RxStorageBulkWriteResponse<RxDocType>> {
+  override async bulkWrite(
+    documentWrites: BulkWriteRow<RxDocType>[],
+    context: string,
+  ): Promise<RxStorageBulkWriteResponse<RxDocType>> {
     if (this.devMode || this.closed) return super.bulkWrite(documentWrites, context);
     for (const row of documentWrites) {
       if (!row.document._rev || (row.previous && !row.previous._rev)) {
@@ -103,43 +121,81 @@ export class RxStorageInstanceDexieFastRead<RxDocType> extends RxStorageInstance
     const state = await this.internals;
     const primaryPath = this.primaryPath as string;
     const ret: RxStorageBulkWriteResponse<RxDocType> = { error: [] };
-    const documentKeys = documentWrites.map((row) => (row.document as Record<string, unknown>)[primaryPath] as string);
+    const documentKeys = documentWrites.map(
+      (row) => (row.document as Record<string, unknown>)[primaryPath] as string,
+    );
     let categorized: ReturnType<typeof categorizeBulkWriteRows<RxDocType>> | undefined;
     await state.dexieDb.transaction('rw', state.dexieTable, state.dexieAttachmentsTable, async () => {
-      const docsInDb = (await readDocumentsById(state, primaryPath, documentKeys)) as unknown as Map<string, RxDocumentData<RxDocType>>;
-      categorized = categorizeBulkWriteRows<RxDocType>(this, this.primaryPath as never, docsInDb, documentWrites, context);
+      const docsInDb = (await readDocumentsById(state, primaryPath, documentKeys)) as unknown as Map<
+        string,
+        RxDocumentData<RxDocType>
+      >;
+      categorized = categorizeBulkWriteRows<RxDocType>(
+        this,
+        this.primaryPath as never,
+        docsInDb,
+        documentWrites,
+        context,
+      );
       ret.error = categorized.errors;
-      const bulkPutDocs = [...categorized.bulkInsertDocs, ...categorized.bulkUpdateDocs].map((row) => fromStorageToDexie(state.booleanIndexes, row.document));
+      const bulkPutDocs = [...categorized.bulkInsertDocs, ...categorized.bulkUpdateDocs].map((row) =>
+        fromStorageToDexie(state.booleanIndexes, row.document),
+      );
       if (bulkPutDocs.length > 0) await state.dexieTable.bulkPut(bulkPutDocs);
-      const putAttachments = [...categorized.attachmentsAdd, ...categorized.attachmentsUpdate].map((attachment) => ({
-        id: attachmentObjectId(attachment.documentId, attachment.attachmentId),
-        data: attachment.attachmentData.data,
-      }));
+      const putAttachments = [...categorized.attachmentsAdd, ...categorized.attachmentsUpdate].map(
+        (attachment) => ({
+          id: attachmentObjectId(attachment.documentId, attachment.attachmentId),
+          data: attachment.attachmentData.data,
+        }),
+      );
       if (putAttachments.length > 0) await state.dexieAttachmentsTable.bulkPut(putAttachments);
-      const removed = categorized.attachmentsRemove.map((attachment) => attachmentObjectId(attachment.documentId, attachment.attachmentId));
+      const removed = categorized.attachmentsRemove.map((attachment) =>
+        attachmentObjectId(attachment.documentId, attachment.attachmentId),
+      );
       if (removed.length > 0) await state.dexieAttachmentsTable.bulkDelete(removed);
     });
     if (categorized && categorized.eventBulk.events.length > 0 && categorized.newestRow) {
       const lastState = categorized.newestRow.document as RxDocumentData<Record<string, unknown>>;
       categorized.eventBulk.checkpoint = { id: lastState[primaryPath], lwt: lastState._meta.lwt };
       // changes$ is private in RxDB's typings; the multi-instance support reads it via changeStream().
-      (this as unknown as { changes$: { next(bulk: EventBulk<RxStorageChangeEvent<RxDocType>, unknown>): void } }).changes$.next(categorized.eventBulk);
+      (
+        this as unknown as {
+          changes$: { next(bulk: EventBulk<RxStorageChangeEvent<RxDocType>, unknown>): void };
+        }
+      ).changes$.next(categorized.eventBulk);
     }
     return ret;
   }
 }
 
 export class RxStorageDexieFastRead extends RxStorageDexie {
-  override async createStorageInstance<RxDocType>(params: RxStorageInstanceCreationParams<RxDocType, DexieSettings>): Promise<RxStorageInstanceDexieFastRead<RxDocType>> {
+  override async createStorageInstance<RxDocType>(
+    params: RxStorageInstanceCreationParams<RxDocType, DexieSettings>,
+  ): Promise<RxStorageInstanceDexieFastRead<RxDocType>> {
     // The same checks as RxStorageDexie.createStorageInstance: valid params, and Dexie cannot
     // index a field that may be missing (RxDB's DXE1).
     ensureRxStorageInstanceParamsAreCorrect(params);
     const required = (params.schema.required ?? []) as readonly string[];
     for (const field of (params.schema.indexes ?? []).flat()) {
-      if (!field.includes('.') && !required.includes(field)) throw newRxError('DXE1', { field, schema: params.schema });
+      if (!field.includes('.') && !required.includes(field))
+        throw newRxError('DXE1', { field, schema: params.schema });
     }
-    const internals = getDexieDbWithTables(params.databaseName, params.collectionName, this.settings, params.schema);
-    const instance = new RxStorageInstanceDexieFastRead<RxDocType>(this, params.databaseName, params.collectionName, params.schema, internals, params.options, this.settings, params.devMode);
+    const internals = getDexieDbWithTables(
+      params.databaseName,
+      params.collectionName,
+      this.settings,
+      params.schema,
+    );
+    const instance = new RxStorageInstanceDexieFastRead<RxDocType>(
+      this,
+      params.databaseName,
+      params.collectionName,
+      params.schema,
+      internals,
+      params.options,
+      this.settings,
+      params.devMode,
+    );
     await addRxStorageMultiInstanceSupport(RX_STORAGE_NAME_DEXIE, params, instance);
     return instance;
   }

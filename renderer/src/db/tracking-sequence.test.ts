@@ -9,7 +9,11 @@ describe('per-install tracking sequence', () => {
     const storage = testStorage();
     const name = uniqueName('device');
     let db = await openDeviceDatabase(storage, name);
-    const first = [await nextTrackingSequence(db, 'A01'), await nextTrackingSequence(db, 'A01'), await nextTrackingSequence(db, 'A01')];
+    const first = [
+      await nextTrackingSequence(db, 'A01'),
+      await nextTrackingSequence(db, 'A01'),
+      await nextTrackingSequence(db, 'A01'),
+    ];
     expect(first).toEqual([1, 2, 3]);
     await db.close();
     db = await openDeviceDatabase(storage, name);

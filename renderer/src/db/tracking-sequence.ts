@@ -58,7 +58,11 @@ export async function nextTrackingSequence(db: DeviceDatabase, prefix: string): 
 }
 
 /** Mints a new tracking code for a case opened at `now` on this install. */
-export async function mintTrackingCode(db: DeviceDatabase, prefix: string, now: Date = new Date()): Promise<string> {
+export async function mintTrackingCode(
+  db: DeviceDatabase,
+  prefix: string,
+  now: Date = new Date(),
+): Promise<string> {
   const sequence = await nextTrackingSequence(db, prefix);
   return formatTrackingCode(prefix, jalaliYearOf(now), sequence);
 }

@@ -5,7 +5,12 @@ import { FakeSyncServer, sampleCase } from '../test-support/fake-sync-server.ts'
 import { indexedDB, IDBKeyRange } from 'fake-indexeddb';
 import { getRxStorageDexieFastRead } from '../db/dexie-storage.ts';
 import { eventually, uniqueName } from '../test-support/rx.ts';
-import { startCaseReplication, type CaseReplication, type ReplicationAuth, type StartCaseReplicationOptions } from './case-replication.ts';
+import {
+  startCaseReplication,
+  type CaseReplication,
+  type ReplicationAuth,
+  type StartCaseReplicationOptions,
+} from './case-replication.ts';
 
 const SERVER = 'http://sync.test';
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -15,9 +20,16 @@ afterEach(async () => {
 
 async function client(server: FakeSyncServer, extra: Partial<StartCaseReplicationOptions> = {}) {
   // The app's storage (defaultStorage()) on fake-indexeddb.
-  const db: UserDatabase = await openUserDatabase('u1', getRxStorageDexieFastRead({ indexedDB, IDBKeyRange }), uniqueName('repl'));
+  const db: UserDatabase = await openUserDatabase(
+    'u1',
+    getRxStorageDexieFastRead({ indexedDB, IDBKeyRange }),
+    uniqueName('repl'),
+  );
   const refused: RefusedWrite[] = [];
-  const auth: ReplicationAuth = extra.auth ?? { getAccessToken: async () => server.validToken, refresh: async () => false };
+  const auth: ReplicationAuth = extra.auth ?? {
+    getAccessToken: async () => server.validToken,
+    refresh: async () => false,
+  };
   const replication: CaseReplication = startCaseReplication({
     collection: db.cases,
     serverUrl: SERVER,
@@ -35,7 +47,8 @@ async function client(server: FakeSyncServer, extra: Partial<StartCaseReplicatio
   return { db, replication, refused };
 }
 
-const localDoc = async (db: UserDatabase, id: string) => (await db.cases.findOne(id).exec())?.toJSON() as CaseDoc | undefined;
+const localDoc = async (db: UserDatabase, id: string) =>
+  (await db.cases.findOne(id).exec())?.toJSON() as CaseDoc | undefined;
 
 describe('startCaseReplication against a contract-faithful fake server', () => {
   it('pushes a local case without server-owned fields and marks it synced only after the acknowledgement', async () => {
@@ -69,7 +82,10 @@ describe('startCaseReplication against a contract-faithful fake server', () => {
     expect(isCaseSynced((await localDoc(db, later.id))!)).toBe(true);
     const other = server.serverWrite(sampleCase({ subject: 'from another client' }));
     replication.reSync();
-    await eventually(async () => (await localDoc(db, other.id))?.subject === 'from another client', 'reSync pulled the server write');
+    await eventually(
+      async () => (await localDoc(db, other.id))?.subject === 'from another client',
+      'reSync pulled the server write',
+    );
     expect(server.openStreams).toBe(0);
   });
 
@@ -106,8 +122,14 @@ describe('startCaseReplication against a contract-faithful fake server', () => {
     server.offline = false;
     // Local edit of another field, made from the old version.
     const local = await db.cases.findOne(original.id).exec();
-    await local!.incrementalPatch({ description: 'added in the field', updatedAt: '2026-11-23T12:00:00.000Z' });
-    await eventually(() => server.docs.get(original.id)?.description === 'added in the field', 'merged document reaches the server');
+    await local!.incrementalPatch({
+      description: 'added in the field',
+      updatedAt: '2026-11-23T12:00:00.000Z',
+    });
+    await eventually(
+      () => server.docs.get(original.id)?.description === 'added in the field',
+      'merged document reaches the server',
+    );
     const onServer = server.docs.get(original.id)!;
     expect(onServer.subject).toBe('changed on server');
     expect(server.conflictsReturned).toBeGreaterThanOrEqual(1);
@@ -153,7 +175,9 @@ describe('startCaseReplication against a contract-faithful fake server', () => {
 
   it('reports a refused refresh as an error in words, not as offline', async () => {
     const server = new FakeSyncServer();
-    const { replication } = await client(server, { auth: { getAccessToken: async () => 'expired', refresh: async () => false } });
+    const { replication } = await client(server, {
+      auth: { getAccessToken: async () => 'expired', refresh: async () => false },
+    });
     await eventually(() => replication.status().error, 'error reported');
     expect(replication.status().error?.code).toBe('token_expired');
     expect(replication.status().reachable).toBe(true);
@@ -175,7 +199,10 @@ describe('startCaseReplication against a contract-faithful fake server', () => {
     await eventually(() => server.openStreams === 1, 'stream connected');
     const pullsBefore = server.pullRequests.length;
     const other = server.serverWrite(sampleCase({ subject: 'از کلاینت دیگر' }));
-    await eventually(async () => (await localDoc(db, other.id))?.subject === 'از کلاینت دیگر', 'live change applied');
+    await eventually(
+      async () => (await localDoc(db, other.id))?.subject === 'از کلاینت دیگر',
+      'live change applied',
+    );
     expect(server.pullRequests.length).toBe(pullsBefore);
   });
 
@@ -187,9 +214,17 @@ describe('startCaseReplication against a contract-faithful fake server', () => {
     server.offline = true;
     server.dropStreams();
     const missed = sampleCase({ subject: 'written while disconnected' });
-    server.docs.set(missed.id, { ...missed, serverUpdatedAt: 50_000, acknowledgedUpdatedAt: missed.updatedAt, _deleted: false });
+    server.docs.set(missed.id, {
+      ...missed,
+      serverUpdatedAt: 50_000,
+      acknowledgedUpdatedAt: missed.updatedAt,
+      _deleted: false,
+    });
     server.offline = false;
-    await eventually(async () => (await localDoc(db, missed.id))?.subject === 'written while disconnected', 'missed change pulled after reconnect');
+    await eventually(
+      async () => (await localDoc(db, missed.id))?.subject === 'written while disconnected',
+      'missed change pulled after reconnect',
+    );
     await eventually(() => server.openStreams === 1, 'stream reconnected');
   });
 });

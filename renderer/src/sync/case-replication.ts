@@ -12,7 +12,12 @@
  *   `auth.refresh()` once and retries with the new token; if that fails the error is reported.
  */
 import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/replication';
-import type { RxCollection, RxReplicationPullStreamItem, RxReplicationWriteToMasterRow, WithDeleted } from 'rxdb';
+import type {
+  RxCollection,
+  RxReplicationPullStreamItem,
+  RxReplicationWriteToMasterRow,
+  WithDeleted,
+} from 'rxdb';
 import { Subject } from 'rxjs';
 import {
   API_ROUTES,
@@ -94,7 +99,9 @@ const defaultFetch: FetchLike = (input, init) => globalThis.fetch(input, init);
 
 /** Server-owned fields travel as the server last sent them: a push must never change them. */
 function toPushRow(row: RxReplicationWriteToMasterRow<CaseDoc>): PushRow<CaseDoc> {
-  const assumed = row.assumedMasterState ? (stripInternalFields(row.assumedMasterState) as WireDoc<CaseDoc>) : null;
+  const assumed = row.assumedMasterState
+    ? (stripInternalFields(row.assumedMasterState) as WireDoc<CaseDoc>)
+    : null;
   const next = stripInternalFields(row.newDocumentState) as unknown as Record<string, unknown>;
   for (const field of CASE_SERVER_OWNED_FIELDS) {
     const value = assumed ? (assumed as unknown as Record<string, unknown>)[field] : undefined;
@@ -120,7 +127,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export function startCaseReplication(options: StartCaseReplicationOptions): CaseReplication {
   const fetchImpl = options.fetch ?? defaultFetch;
   const collectionName = options.collection.name;
-  const route = (template: string) => joinUrl(options.serverUrl, template.replace(':collection', encodeURIComponent(collectionName)));
+  const route = (template: string) =>
+    joinUrl(options.serverUrl, template.replace(':collection', encodeURIComponent(collectionName)));
   const live = options.live ?? true;
   const backoff = options.streamBackoff ?? { initialMs: 1000, maxMs: 30_000 };
   const stopController = new AbortController();
@@ -131,7 +139,10 @@ export function startCaseReplication(options: StartCaseReplicationOptions): Case
     options.onStatus?.(status);
   };
   const fail = (err: unknown) => {
-    const apiError = err instanceof ApiError ? err : new ApiError('internal', null, err instanceof Error ? err.message : String(err));
+    const apiError =
+      err instanceof ApiError
+        ? err
+        : new ApiError('internal', null, err instanceof Error ? err.message : String(err));
     // Only an unanswered request means "not reachable"; an error answer proves the server is there.
     setStatus({ error: { code: apiError.code, message: apiError.message }, reachable: !apiError.isNetwork });
     return apiError;
@@ -185,7 +196,10 @@ export function startCaseReplication(options: StartCaseReplicationOptions): Case
           setStatus({ reachable: true, error: null, lastSyncAt: new Date().toISOString() });
           pullRounds++;
           pullRound$.next(pullRounds);
-          return { documents: body.documents as WithDeleted<CaseDoc>[], checkpoint: body.checkpoint ?? checkpoint };
+          return {
+            documents: body.documents as WithDeleted<CaseDoc>[],
+            checkpoint: body.checkpoint ?? checkpoint,
+          };
         } catch (err) {
           throw fail(err);
         }
@@ -235,7 +249,10 @@ export function startCaseReplication(options: StartCaseReplicationOptions): Case
     wake.abort();
     state.reSync();
   };
-  const target = globalThis as { addEventListener?: (type: string, fn: () => void) => void; removeEventListener?: (type: string, fn: () => void) => void };
+  const target = globalThis as {
+    addEventListener?: (type: string, fn: () => void) => void;
+    removeEventListener?: (type: string, fn: () => void) => void;
+  };
   target.addEventListener?.('online', onOnline);
 
   async function readStreamOnce(): Promise<void> {
@@ -243,7 +260,11 @@ export function startCaseReplication(options: StartCaseReplicationOptions): Case
     const abortConnection = () => connection.abort();
     stopController.signal.addEventListener('abort', abortConnection, { once: true });
     try {
-      const res = await authedFetch(route(API_ROUTES.replicationStream), { headers: { accept: 'text/event-stream' } }, connection.signal);
+      const res = await authedFetch(
+        route(API_ROUTES.replicationStream),
+        { headers: { accept: 'text/event-stream' } },
+        connection.signal,
+      );
       if (!res.body) throw new ApiError('internal', res.status, 'stream response has no body');
       setStatus({ reachable: true, streaming: true });
       // We emit RESYNC ourselves on connect; the server's own RESYNC that opens the stream is
@@ -267,7 +288,10 @@ export function startCaseReplication(options: StartCaseReplicationOptions): Case
             skipServerResync = false;
           } else if (message.type === 'changes') {
             skipServerResync = false;
-            stream$.next({ documents: message.documents as WithDeleted<CaseDoc>[], checkpoint: message.checkpoint });
+            stream$.next({
+              documents: message.documents as WithDeleted<CaseDoc>[],
+              checkpoint: message.checkpoint,
+            });
             setStatus({ reachable: true, lastSyncAt: new Date().toISOString() });
           }
         }

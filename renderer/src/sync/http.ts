@@ -51,7 +51,11 @@ export async function apiErrorFromResponse(res: Response): Promise<ApiError> {
 }
 
 /** fetch that turns "no answer" (DNS, refused, offline, aborted) into ApiError('network_unavailable'). */
-export async function fetchOrNetworkError(fetchImpl: FetchLike, url: string, init?: RequestInit): Promise<Response> {
+export async function fetchOrNetworkError(
+  fetchImpl: FetchLike,
+  url: string,
+  init?: RequestInit,
+): Promise<Response> {
   try {
     return await fetchImpl(url, init);
   } catch (err) {

@@ -45,7 +45,11 @@ export class SseParser {
         this.eventType = '';
         return null;
       }
-      const event: SseEvent = { event: this.eventType || 'message', data: this.dataLines.join('\n'), id: this.lastId };
+      const event: SseEvent = {
+        event: this.eventType || 'message',
+        data: this.dataLines.join('\n'),
+        id: this.lastId,
+      };
       this.dataLines = [];
       this.eventType = '';
       return event;

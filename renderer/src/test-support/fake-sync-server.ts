@@ -25,14 +25,21 @@ export class FakeSyncServer {
 
   /** Writes a document as another client would have (server stamps it). */
   serverWrite(doc: CaseDoc): Doc {
-    const stored: Doc = { ...doc, serverUpdatedAt: ++this.clock, acknowledgedUpdatedAt: doc.updatedAt, _deleted: false };
+    const stored: Doc = {
+      ...doc,
+      serverUpdatedAt: ++this.clock,
+      acknowledgedUpdatedAt: doc.updatedAt,
+      _deleted: false,
+    };
     this.docs.set(doc.id, stored);
     this.broadcast([stored]);
     return stored;
   }
 
   private sorted(): Doc[] {
-    return [...this.docs.values()].sort((a, b) => compareCheckpoints(this.checkpointOf(a), this.checkpointOf(b)));
+    return [...this.docs.values()].sort((a, b) =>
+      compareCheckpoints(this.checkpointOf(a), this.checkpointOf(b)),
+    );
   }
 
   private checkpointOf(doc: Doc) {
@@ -71,8 +78,10 @@ export class FakeSyncServer {
     if (this.offline) throw new TypeError('fetch failed');
     const url = new URL(input);
     const auth = new Headers(init.headers).get('authorization');
-    if (auth === 'Bearer expired') return this.json(401, { error: { code: 'token_expired', message: 'expired' } });
-    if (auth !== `Bearer ${this.validToken}`) return this.json(401, { error: { code: 'unauthenticated', message: 'no' } });
+    if (auth === 'Bearer expired')
+      return this.json(401, { error: { code: 'token_expired', message: 'expired' } });
+    if (auth !== `Bearer ${this.validToken}`)
+      return this.json(401, { error: { code: 'unauthenticated', message: 'no' } });
 
     if (url.pathname === '/api/replication/cases/pull') {
       this.pullRequests.push(url);
@@ -95,11 +104,19 @@ export class FakeSyncServer {
       for (const row of rows) {
         const current = this.docs.get(row.newDocumentState.id);
         if (row.newDocumentState.subject.includes(this.refuseMarker)) {
-          refused.push({ id: row.newDocumentState.id, code: 'validation_failed', message: 'subject refused' });
+          refused.push({
+            id: row.newDocumentState.id,
+            code: 'validation_failed',
+            message: 'subject refused',
+          });
           continue;
         }
         if ('acknowledgedUpdatedAt' in row.newDocumentState && !current) {
-          refused.push({ id: row.newDocumentState.id, code: 'server_owned_field', message: 'server-owned field set' });
+          refused.push({
+            id: row.newDocumentState.id,
+            code: 'server_owned_field',
+            message: 'server-owned field set',
+          });
           continue;
         }
         if (current && casesEqual(current, row.newDocumentState)) continue; // idempotent retry
@@ -113,7 +130,11 @@ export class FakeSyncServer {
           }
           continue;
         }
-        const stored: Doc = { ...row.newDocumentState, serverUpdatedAt: ++this.clock, acknowledgedUpdatedAt: row.newDocumentState.updatedAt };
+        const stored: Doc = {
+          ...row.newDocumentState,
+          serverUpdatedAt: ++this.clock,
+          acknowledgedUpdatedAt: row.newDocumentState.updatedAt,
+        };
         this.docs.set(stored.id, stored);
         written.push(stored);
       }
@@ -133,7 +154,8 @@ export class FakeSyncServer {
         },
       });
       init.signal?.addEventListener('abort', () => {
-        if (controllerRef && this.streams.delete(controllerRef)) controllerRef.error(new DOMException('aborted', 'AbortError'));
+        if (controllerRef && this.streams.delete(controllerRef))
+          controllerRef.error(new DOMException('aborted', 'AbortError'));
       });
       return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
     }

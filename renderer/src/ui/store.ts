@@ -26,7 +26,10 @@ export const useUiStore = create<UiState>((set) => ({
   setLang: (lang) => set({ lang }),
   setBrowserOnline: (browserOnline) => set({ browserOnline }),
   setSync: (sync) => set({ sync }),
-  addRefused: (rows) => set((s) => ({ refused: [...s.refused.filter((r) => !rows.some((n) => n.id === r.id)), ...rows].slice(-20) })),
+  addRefused: (rows) =>
+    set((s) => ({
+      refused: [...s.refused.filter((r) => !rows.some((n) => n.id === r.id)), ...rows].slice(-20),
+    })),
   resetSync: () => set({ sync: initialSync, refused: [] }),
 }));
 
