@@ -324,6 +324,50 @@ describe('field app basics in the browser', () => {
   });
 });
 
+describe('the device panel when the local agent restarts', () => {
+  it('says, in Persian, to reopen the address npm start printed once the new agent refuses the old token, and stops retrying', async () => {
+    const first = await startDeviceAgent(createDeviceService(), { allowedOrigins: [baseUrl] });
+    const port = first.agent.port;
+    let second: Awaited<ReturnType<typeof startDeviceAgent>> | undefined;
+    let firstClosed = false;
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(
+        `${baseUrl}/?agent=${encodeURIComponent(first.agent.url)}&agentToken=${encodeURIComponent(first.agent.token)}#/`,
+      );
+      await page.getByTestId('login-username').fill('tech1');
+      await page.getByTestId('login-password').fill('Emdad-tech1-1404');
+      await page.getByTestId('login-submit').click();
+      await page.locator('[data-testid="device-status"][data-connected="true"]').waitFor({ timeout: 15_000 });
+
+      // Restart on the same port: a new token, so the page's upgrade is answered 401.
+      await first.close();
+      firstClosed = true;
+      second = await startDeviceAgent(createDeviceService(), { allowedOrigins: [baseUrl], port });
+      const status = page.getByTestId('device-status');
+      await expect
+        .poll(() => status.getAttribute('data-state'), { timeout: 30_000, interval: 100 })
+        .toBe('refused');
+      const error = page.getByTestId('device-error');
+      expect(await error.innerText()).toContain('npm start');
+      expect(await error.innerText()).toMatch(/[\u0600-\u06FF]/);
+      expect(second.agent.connectionCount).toBe(0);
+
+      // "Try again" with the stale token is refused again: still no connection, the sentence stays.
+      await page.getByTestId('device-retry').click();
+      await expect
+        .poll(() => status.getAttribute('data-state'), { timeout: 30_000, interval: 100 })
+        .toBe('refused');
+      expect(second.agent.connectionCount).toBe(0);
+    } finally {
+      await context.close();
+      if (!firstClosed) await first.close();
+      await second?.close();
+    }
+  });
+});
+
 describe('the case list with thousands of cases', () => {
   it('renders only the rows in view, newest first, with the total, and scrolls to the end by keyboard', async () => {
     const SEEDED = 2_000;
