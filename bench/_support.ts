@@ -37,3 +37,35 @@ export function writeResult(name: string, result: { ratio: number } & Record<str
   writeFileSync(file, JSON.stringify(body, null, 2) + '\n');
   console.log(`wrote ${file}`);
 }
+
+/** The throw-away PostgreSQL cluster of tests/support/postgres.ts (initdb + pg_ctl, loopback, own port). */
+export interface BenchPostgres {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts tests/support/postgres.ts's throw-away cluster. Imported by path at run time because
+ * `tests/support` is outside the @emdad/tests package's exports and outside this project's rootDir.
+ */
+export async function startBenchPostgres(): Promise<BenchPostgres> {
+  const href = new URL('../tests/support/postgres.ts', import.meta.url).href;
+  const mod = (await import(href)) as {
+    postgresAvailable(): boolean;
+    startThrowawayPostgres(): Promise<BenchPostgres>;
+  };
+  if (!mod.postgresAvailable())
+    throw new Error(
+      'This benchmark needs the Debian PostgreSQL server (apt-get install postgresql) and a postgres user.',
+    );
+  return await mod.startThrowawayPostgres();
+}
+
+/** The q-quantile (0..1) of a list of numbers, nearest rank; null when empty. */
+export function quantile(values: readonly number[], q: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank] ?? null;
+}
