@@ -33,9 +33,14 @@ export async function databaseOptions(kind: DatabaseKind): Promise<SyncServerOpt
   return { kind: 'postgres', url: await createDatabase(base, `emdad_it_${process.pid}_${dbCounter}`) };
 }
 
+/**
+ * Starts a sync server on loopback. `listen.port` 0 (the default) takes a free port; a fixed port lets a
+ * test restart a server on the same database where its clients already point (chaos.test.ts).
+ */
 export async function startServer(
   database: SyncServerOptions['database'],
   extra: Partial<SyncServerOptions> = {},
+  listen: { port?: number } = {},
 ): Promise<RunningServer> {
   const server = await createSyncServer({
     database,
@@ -44,7 +49,13 @@ export async function startServer(
     loginDelayCapMs: 50,
     ...extra,
   });
-  const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
+  let url: string;
+  try {
+    url = await server.app.listen({ host: '127.0.0.1', port: listen.port ?? 0 });
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
   return { server, url, close: () => server.close() };
 }
 
@@ -72,15 +83,61 @@ export interface SyncClient {
   refused: RefusedWrite[];
   /** Cuts or restores this client's network (its fetches fail like a dropped connection). */
   setOnline(online: boolean): void;
+  /**
+   * Fault injection: the next push reaches the server and is answered there (its transaction has
+   * committed), but the answer never arrives — the connection drops and this client is offline
+   * until `setOnline(true)`. Resolves once that has happened.
+   */
+  loseNextPushAnswer(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startClient(url: string, username: string): Promise<SyncClient> {
+export interface StartClientOptions {
+  /**
+   * Going offline also cuts the connections that are open at that moment — the live stream and any
+   * request still waiting for its answer (whose write may already have been committed) — as a
+   * dropped network does. Default false: only new requests fail.
+   */
+  dropConnectionsWhenOffline?: boolean;
+}
+
+export async function startClient(
+  url: string,
+  username: string,
+  options: StartClientOptions = {},
+): Promise<SyncClient> {
   let session = await login(url, username);
   let online = true;
+  // Aborted when the client goes offline (dropConnectionsWhenOffline); a fresh one per online period.
+  let connections = new AbortController();
+  let loseAnswer: (() => void) | null = null;
+  const setOnline = (value: boolean) => {
+    const wasOffline = !online;
+    online = value;
+    if (!value && !wasOffline && options.dropConnectionsWhenOffline) {
+      connections.abort(new TypeError('network cut by test'));
+      connections = new AbortController();
+    }
+    if (value && wasOffline) replication.reSync();
+  };
   const cutFetch: typeof fetch = async (input, init) => {
     if (!online) throw new TypeError('fetch failed (network cut by test)');
-    return fetch(input, init);
+    const isPush = init?.method === 'POST' && String(input).includes('/push');
+    let res: Response;
+    if (!options.dropConnectionsWhenOffline) res = await fetch(input, init);
+    else {
+      const signal = init?.signal ? AbortSignal.any([init.signal, connections.signal]) : connections.signal;
+      res = await fetch(input, { ...init, signal });
+    }
+    if (isPush && loseAnswer) {
+      await res.arrayBuffer(); // the whole answer was sent: the server's transaction has committed
+      const happened = loseAnswer;
+      loseAnswer = null;
+      setOnline(false);
+      happened();
+      throw new TypeError('fetch failed (the connection dropped before the answer arrived, by test)');
+    }
+    return res;
   };
   // The app's own storage (renderer/src/db/dexie-storage.ts), on fake-indexeddb.
   const storage = getRxStorageDexieFastRead({ indexedDB, IDBKeyRange });
@@ -119,10 +176,11 @@ export async function startClient(url: string, username: string): Promise<SyncCl
     db,
     replication,
     refused,
-    setOnline(value: boolean) {
-      const wasOffline = !online;
-      online = value;
-      if (value && wasOffline) replication.reSync();
+    setOnline,
+    loseNextPushAnswer() {
+      return new Promise<void>((resolve) => {
+        loseAnswer = resolve;
+      });
     },
     async close() {
       await replication.stop();
