@@ -266,7 +266,9 @@ function checkChaosOutcome(
     }
     for (const id of local.keys())
       if (!expectedIds.has(id))
-        problems.push(`${device.name}: holds case ${id} that is not in its scope on the server`);
+        problems.push(
+          `${device.name}: holds case ${id} that the server does not give it (missing there, or outside its scope)`,
+        );
     if (device.refusedCount > 0) problems.push(`${device.name}: ${device.refusedCount} writes refused`);
   }
   return problems;
@@ -879,7 +881,7 @@ describe('the chaos outcome check', () => {
     snapshot.devices[2]!.local.push(strip(snapshot.serverAll[0]!));
     const problems = checkChaosOutcome(snapshot, ledger).join('\n');
     expect(problems).toMatch(/lost on branch1: case a/);
-    expect(problems).toMatch(/tech1: holds case a that is not in its scope/);
+    expect(problems).toMatch(/tech1: holds case a that the server does not give it/);
   });
 
   it('reports duplicates, a stale or unsynced copy, a lost edit and a scope leak', () => {
