@@ -706,80 +706,97 @@ describe.each(testDatabases())('an edit after a push whose answer was lost, on %
   // then pushed against that old base, and the three-way merge (domain/src/conflict.ts) counts the
   // device's own committed v1 as "the server's change" of a field both changed: v1 wins, v2 is
   // silently dropped, nothing is refused, and the device shows the case as synced.
-  it.fails(
-    'keeps the latest edit (fails today: the device’s own committed v1 wins over its later v2)',
-    async () => {
-      running = await startServer(await databaseOptions(kind));
-      const url = running.url;
-      device = await startClient(url, 'branch1', { dropConnectionsWhenOffline: true });
-      const admin = await login(url, 'admin1');
-      const now = new Date().toISOString();
-      const created: CaseDoc = {
-        id: newId(),
-        trackingCode: formatTrackingCode(device.session.install.trackingPrefix, jalaliYearOf(new Date()), 1),
-        templateId: TEMPLATE_IDS.posNoPrint,
-        channel: 'walk_in',
-        status: 'new',
-        priority: 'normal',
-        merchantId: MERCHANT_IDS.tehranSupermarket,
-        equipmentId: null,
-        branchId: BRANCH_IDS.tehranVanak,
-        subject: 'کارتخوان چاپ نمی‌کند',
-        description: '',
-        reporterName: 'v0',
-        reporterPhone: '09121234567',
-        createdBy: device.session.user.id,
-        assigneeId: null,
-        createdAt: now,
-        updatedAt: now,
-      };
-      await device.db.cases.insert(created);
-      await within(device.replication.awaitInSync(), 20_000, 'the new case is synced');
+  // The same happens when v1 is the case's creation: the retried create conflicts (assumed master
+  // null), and v2 is then merged with no base at all, where every field counts as the server's.
+  for (const first of ['edit', 'create'] as const)
+    it.fails(
+      `keeps the latest edit after a lost answer to ${first === 'edit' ? 'an edit' : 'the create'} (fails today: the device’s own committed v1 wins over its later v2)`,
+      async () => {
+        running = await startServer(await databaseOptions(kind));
+        const url = running.url;
+        device = await startClient(url, 'branch1', { dropConnectionsWhenOffline: true });
+        const admin = await login(url, 'admin1');
+        const now = new Date().toISOString();
+        const created: CaseDoc = {
+          id: newId(),
+          trackingCode: formatTrackingCode(
+            device.session.install.trackingPrefix,
+            jalaliYearOf(new Date()),
+            1,
+          ),
+          templateId: TEMPLATE_IDS.posNoPrint,
+          channel: 'walk_in',
+          status: 'new',
+          priority: 'normal',
+          merchantId: MERCHANT_IDS.tehranSupermarket,
+          equipmentId: null,
+          branchId: BRANCH_IDS.tehranVanak,
+          subject: 'کارتخوان چاپ نمی‌کند',
+          description: '',
+          reporterName: 'v0',
+          reporterPhone: '09121234567',
+          createdBy: device.session.user.id,
+          assigneeId: null,
+          createdAt: now,
+          updatedAt: now,
+        };
+        // v1 (the create, or an edit of the synced case): committed on the server, answer lost, device offline.
+        let lost: Promise<void>;
+        if (first === 'create') {
+          lost = device.loseNextPushAnswer();
+          await device.db.cases.insert({ ...created, reporterName: 'v1' });
+        } else {
+          await device.db.cases.insert(created);
+          await within(device.replication.awaitInSync(), 20_000, 'the new case is synced');
+          lost = device.loseNextPushAnswer();
+          const synced = (await device.db.cases.findOne(created.id).exec())!;
+          await synced.incrementalModify((d) => ({
+            ...d,
+            reporterName: 'v1',
+            updatedAt: new Date().toISOString(),
+          }));
+        }
+        const doc = (await device.db.cases.findOne(created.id).exec())!;
+        await within(lost, 20_000, 'the v1 push reaches the server and its answer is lost');
+        expect((await serverCase(url, admin.accessToken, created.id)).reporterName).toBe('v1');
 
-      // v1: committed on the server, answer lost, device offline.
-      const lost = device.loseNextPushAnswer();
-      const doc = (await device.db.cases.findOne(created.id).exec())!;
-      await doc.incrementalModify((d) => ({ ...d, reporterName: 'v1', updatedAt: new Date().toISOString() }));
-      await within(lost, 20_000, 'the v1 push reaches the server and its answer is lost');
-      expect((await serverCase(url, admin.accessToken, created.id)).reporterName).toBe('v1');
-
-      // Someone else edits another field of the case.
-      const master = await serverCase(url, admin.accessToken, created.id);
-      const push = await fetch(url + API_ROUTES.replicationPush.replace(':collection', 'cases'), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${admin.accessToken}` },
-        body: JSON.stringify([
-          {
-            newDocumentState: {
-              ...master,
-              description: 'از دفتر مرکزی',
-              updatedAt: new Date().toISOString(),
+        // Someone else edits another field of the case.
+        const master = await serverCase(url, admin.accessToken, created.id);
+        const push = await fetch(url + API_ROUTES.replicationPush.replace(':collection', 'cases'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${admin.accessToken}` },
+          body: JSON.stringify([
+            {
+              newDocumentState: {
+                ...master,
+                description: 'از دفتر مرکزی',
+                updatedAt: new Date().toISOString(),
+              },
+              assumedMasterState: master,
             },
-            assumedMasterState: master,
-          },
-        ]),
-      });
-      expect(await push.json()).toEqual({ conflicts: [], refused: [] });
+          ]),
+        });
+        expect(await push.json()).toEqual({ conflicts: [], refused: [] });
 
-      // The device's user, still offline, changes the same field again; then the network returns.
-      await doc.getLatest().incrementalModify((d) => ({
-        ...d,
-        reporterName: 'v2',
-        updatedAt: new Date().toISOString(),
-      }));
-      device.setOnline(true);
-      await within(device.replication.awaitInSync(), 20_000, 'the device is in sync');
-      const final = await eventually(async () => {
-        const local = (await device!.db.cases.findOne(created.id).exec())?.toJSON() as CaseDoc | undefined;
-        return local && isCaseSynced(local) ? local : null;
-      }, 'the device shows the case as synced');
-      expect(device.refused).toEqual([]);
-      const onServer = await serverCase(url, admin.accessToken, created.id);
-      expect(onServer.description).toBe('از دفتر مرکزی');
-      expect(final.reporterName).toBe(onServer.reporterName);
-      expect(onServer.reporterName).toBe('v2'); // today: 'v1'
-    },
-  );
+        // The device's user, still offline, changes the same field again; then the network returns.
+        await doc.getLatest().incrementalModify((d) => ({
+          ...d,
+          reporterName: 'v2',
+          updatedAt: new Date().toISOString(),
+        }));
+        device.setOnline(true);
+        await within(device.replication.awaitInSync(), 20_000, 'the device is in sync');
+        const final = await eventually(async () => {
+          const local = (await device!.db.cases.findOne(created.id).exec())?.toJSON() as CaseDoc | undefined;
+          return local && isCaseSynced(local) ? local : null;
+        }, 'the device shows the case as synced');
+        expect(device.refused).toEqual([]);
+        const onServer = await serverCase(url, admin.accessToken, created.id);
+        expect(onServer.description).toBe('از دفتر مرکزی');
+        expect(final.reporterName).toBe(onServer.reporterName);
+        expect(onServer.reporterName).toBe('v2'); // today: 'v1'
+      },
+    );
 });
 
 // ---------------------------------------------------------------------------------------------
