@@ -164,13 +164,13 @@ interface ChaosLedger {
 }
 
 /**
- * KNOWN BUG (see "an edit after a push whose answer was lost" below): when a push is committed but its
- * answer is lost and the document changes on both sides before the retry gets through, the device's
- * next edit of the same field is dropped in favour of its own earlier value. While it is open, an
- * owned field may end on an earlier value of its only writer (never on anything else); those are
- * counted in the log. Set to false once the bug is fixed: then the last value must win.
+ * Once a bug (see "an edit after a push whose answer was lost" below): when a push was committed but
+ * its answer lost and the document changed on both sides before the retry got through, the device's
+ * next edit of the same field was dropped in favour of its own earlier value. Fixed by push receipts
+ * (sync-server migration 4). Kept as a switch so the outcome check's tolerance stays tested: false
+ * means the last value must win.
  */
-const KNOWN_LOST_EDIT_BUG = true;
+const KNOWN_LOST_EDIT_BUG = false;
 
 interface DeviceSnapshot {
   name: string;
@@ -677,7 +677,7 @@ describe.each(testDatabases())('chaos on %s', (kind) => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// A bug the chaos test found, reproduced deterministically (see KNOWN_LOST_EDIT_BUG above).
+// A bug the chaos test found, reproduced deterministically; fixed by push receipts (see above).
 // ---------------------------------------------------------------------------------------------
 
 describe.each(testDatabases())('an edit after a push whose answer was lost, on %s', (kind) => {
@@ -698,7 +698,8 @@ describe.each(testDatabases())('an edit after a push whose answer was lost, on %
     return (await res.json()) as WireDoc<CaseDoc>;
   }
 
-  // KNOWN BUG (it.fails: remove `.fails` once fixed). The device pushes v1; the server commits it but
+  // Regression test of a bug the chaos test found (fixed by push receipts, sync-server migration 4).
+  // Before the fix: the device pushes v1; the server commits it but
   // the answer is lost. Before RxDB's retry gets through, another user edits another field, and the
   // device's user edits the same field again (v2). RxDB retries the stale v1 row, which now
   // conflicts; its resolution is written to the fork against the fork state of the v1 push, fails
@@ -709,94 +710,87 @@ describe.each(testDatabases())('an edit after a push whose answer was lost, on %
   // The same happens when v1 is the case's creation: the retried create conflicts (assumed master
   // null), and v2 is then merged with no base at all, where every field counts as the server's.
   for (const first of ['edit', 'create'] as const)
-    it.fails(
-      `keeps the latest edit after a lost answer to ${first === 'edit' ? 'an edit' : 'the create'} (fails today: the device’s own committed v1 wins over its later v2)`,
-      async () => {
-        running = await startServer(await databaseOptions(kind));
-        const url = running.url;
-        device = await startClient(url, 'branch1', { dropConnectionsWhenOffline: true });
-        const admin = await login(url, 'admin1');
-        const now = new Date().toISOString();
-        const created: CaseDoc = {
-          id: newId(),
-          trackingCode: formatTrackingCode(
-            device.session.install.trackingPrefix,
-            jalaliYearOf(new Date()),
-            1,
-          ),
-          templateId: TEMPLATE_IDS.posNoPrint,
-          channel: 'walk_in',
-          status: 'new',
-          priority: 'normal',
-          merchantId: MERCHANT_IDS.tehranSupermarket,
-          equipmentId: null,
-          branchId: BRANCH_IDS.tehranVanak,
-          subject: 'کارتخوان چاپ نمی‌کند',
-          description: '',
-          reporterName: 'v0',
-          reporterPhone: '09121234567',
-          createdBy: device.session.user.id,
-          assigneeId: null,
-          createdAt: now,
-          updatedAt: now,
-        };
-        // v1 (the create, or an edit of the synced case): committed on the server, answer lost, device offline.
-        let lost: Promise<void>;
-        if (first === 'create') {
-          lost = device.loseNextPushAnswer();
-          await device.db.cases.insert({ ...created, reporterName: 'v1' });
-        } else {
-          await device.db.cases.insert(created);
-          await within(device.replication.awaitInSync(), 20_000, 'the new case is synced');
-          lost = device.loseNextPushAnswer();
-          const synced = (await device.db.cases.findOne(created.id).exec())!;
-          await synced.incrementalModify((d) => ({
-            ...d,
-            reporterName: 'v1',
-            updatedAt: new Date().toISOString(),
-          }));
-        }
-        const doc = (await device.db.cases.findOne(created.id).exec())!;
-        await within(lost, 20_000, 'the v1 push reaches the server and its answer is lost');
-        expect((await serverCase(url, admin.accessToken, created.id)).reporterName).toBe('v1');
-
-        // Someone else edits another field of the case.
-        const master = await serverCase(url, admin.accessToken, created.id);
-        const push = await fetch(url + API_ROUTES.replicationPush.replace(':collection', 'cases'), {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${admin.accessToken}` },
-          body: JSON.stringify([
-            {
-              newDocumentState: {
-                ...master,
-                description: 'از دفتر مرکزی',
-                updatedAt: new Date().toISOString(),
-              },
-              assumedMasterState: master,
-            },
-          ]),
-        });
-        expect(await push.json()).toEqual({ conflicts: [], refused: [] });
-
-        // The device's user, still offline, changes the same field again; then the network returns.
-        await doc.getLatest().incrementalModify((d) => ({
+    it(`keeps the latest edit after a lost answer to ${first === 'edit' ? 'an edit' : 'the create'}`, async () => {
+      running = await startServer(await databaseOptions(kind));
+      const url = running.url;
+      device = await startClient(url, 'branch1', { dropConnectionsWhenOffline: true });
+      const admin = await login(url, 'admin1');
+      const now = new Date().toISOString();
+      const created: CaseDoc = {
+        id: newId(),
+        trackingCode: formatTrackingCode(device.session.install.trackingPrefix, jalaliYearOf(new Date()), 1),
+        templateId: TEMPLATE_IDS.posNoPrint,
+        channel: 'walk_in',
+        status: 'new',
+        priority: 'normal',
+        merchantId: MERCHANT_IDS.tehranSupermarket,
+        equipmentId: null,
+        branchId: BRANCH_IDS.tehranVanak,
+        subject: 'کارتخوان چاپ نمی‌کند',
+        description: '',
+        reporterName: 'v0',
+        reporterPhone: '09121234567',
+        createdBy: device.session.user.id,
+        assigneeId: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      // v1 (the create, or an edit of the synced case): committed on the server, answer lost, device offline.
+      let lost: Promise<void>;
+      if (first === 'create') {
+        lost = device.loseNextPushAnswer();
+        await device.db.cases.insert({ ...created, reporterName: 'v1' });
+      } else {
+        await device.db.cases.insert(created);
+        await within(device.replication.awaitInSync(), 20_000, 'the new case is synced');
+        lost = device.loseNextPushAnswer();
+        const synced = (await device.db.cases.findOne(created.id).exec())!;
+        await synced.incrementalModify((d) => ({
           ...d,
-          reporterName: 'v2',
+          reporterName: 'v1',
           updatedAt: new Date().toISOString(),
         }));
-        device.setOnline(true);
-        await within(device.replication.awaitInSync(), 20_000, 'the device is in sync');
-        const final = await eventually(async () => {
-          const local = (await device!.db.cases.findOne(created.id).exec())?.toJSON() as CaseDoc | undefined;
-          return local && isCaseSynced(local) ? local : null;
-        }, 'the device shows the case as synced');
-        expect(device.refused).toEqual([]);
-        const onServer = await serverCase(url, admin.accessToken, created.id);
-        expect(onServer.description).toBe('از دفتر مرکزی');
-        expect(final.reporterName).toBe(onServer.reporterName);
-        expect(onServer.reporterName).toBe('v2'); // today: 'v1'
-      },
-    );
+      }
+      const doc = (await device.db.cases.findOne(created.id).exec())!;
+      await within(lost, 20_000, 'the v1 push reaches the server and its answer is lost');
+      expect((await serverCase(url, admin.accessToken, created.id)).reporterName).toBe('v1');
+
+      // Someone else edits another field of the case.
+      const master = await serverCase(url, admin.accessToken, created.id);
+      const push = await fetch(url + API_ROUTES.replicationPush.replace(':collection', 'cases'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${admin.accessToken}` },
+        body: JSON.stringify([
+          {
+            newDocumentState: {
+              ...master,
+              description: 'از دفتر مرکزی',
+              updatedAt: new Date().toISOString(),
+            },
+            assumedMasterState: master,
+          },
+        ]),
+      });
+      expect(await push.json()).toEqual({ conflicts: [], refused: [] });
+
+      // The device's user, still offline, changes the same field again; then the network returns.
+      await doc.getLatest().incrementalModify((d) => ({
+        ...d,
+        reporterName: 'v2',
+        updatedAt: new Date().toISOString(),
+      }));
+      device.setOnline(true);
+      await within(device.replication.awaitInSync(), 20_000, 'the device is in sync');
+      const final = await eventually(async () => {
+        const local = (await device!.db.cases.findOne(created.id).exec())?.toJSON() as CaseDoc | undefined;
+        return local && isCaseSynced(local) ? local : null;
+      }, 'the device shows the case as synced');
+      expect(device.refused).toEqual([]);
+      const onServer = await serverCase(url, admin.accessToken, created.id);
+      expect(onServer.description).toBe('از دفتر مرکزی');
+      expect(final.reporterName).toBe(onServer.reporterName);
+      expect(onServer.reporterName).toBe('v2');
+    });
 });
 
 // ---------------------------------------------------------------------------------------------

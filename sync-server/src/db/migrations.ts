@@ -209,6 +209,25 @@ CREATE TABLE scope_moves (
 );
 `,
   },
+  {
+    version: 4,
+    name: 'push receipts per install',
+    sql: `
+-- The content (hash of the client fields) the server last accepted from each install for each
+-- document. When the answer to a push is lost, RxDB resends the same row; if someone else changed the
+-- document meanwhile, that resend looks like a conflict, and the device would merge its next edit
+-- against a base from before its own accepted write — silently losing that edit. A resend whose
+-- content matches the receipt is recognised as the retry it is and accepted without a write.
+CREATE TABLE push_receipts (
+  install_id TEXT COLLATE "C" NOT NULL,
+  collection TEXT NOT NULL,
+  doc_id TEXT COLLATE "C" NOT NULL,
+  content_hash TEXT NOT NULL,
+  accepted_at BIGINT NOT NULL,
+  PRIMARY KEY (install_id, collection, doc_id)
+);
+`,
+  },
 ];
 
 export async function runMigrations(

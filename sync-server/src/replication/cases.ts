@@ -3,6 +3,7 @@
  * pull by checkpoint (serverUpdatedAt, id); push in one transaction comparing assumedMasterState,
  * returning only conflicts and refused rows.
  */
+import { createHash } from 'node:crypto';
 import {
   CASE_CLIENT_FIELDS,
   CASE_SERVER_OWNED_FIELDS,
@@ -133,6 +134,14 @@ function sameClientContent(master: WireDoc<CaseDoc>, pushed: WireDoc<CaseDoc>): 
   return CASE_CLIENT_FIELDS.every((field) => sameValue(master[field], pushed[field]));
 }
 
+/** A stable hash of what a client wrote: its client fields and deletion flag, in schema order. */
+function clientContentHash(pushed: WireDoc<CaseDoc>): string {
+  const content = CASE_CLIENT_FIELDS.map((field) => pushed[field] ?? null);
+  return createHash('sha256')
+    .update(JSON.stringify([Boolean(pushed._deleted), content]))
+    .digest('base64url');
+}
+
 class Refusal extends Error {
   constructor(
     readonly code: ErrorCode,
@@ -232,6 +241,16 @@ export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]):
       }
     }
     const at = ctx.now();
+    // What this install last had accepted for these cases (see migration 4, push receipts).
+    const installId = ctx.actor.installId;
+    const receipts = new Map<string, string>();
+    if (installId && ids.length > 0) {
+      const found = await tx.query<{ doc_id: string; content_hash: string }>(
+        `SELECT doc_id, content_hash FROM push_receipts WHERE install_id = $1 AND collection = 'cases' AND doc_id = ANY($2::text[])`,
+        [installId, ids],
+      );
+      for (const row of found) receipts.set(row.doc_id, row.content_hash);
+    }
 
     const conflicts: WireDoc<CaseDoc>[] = [];
     const refused: RefusedWrite[] = [];
@@ -255,6 +274,10 @@ export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]):
           // Checked before the conflict so a conflict never hands out a case the caller may not read.
           if (!masterEntry.visible)
             throw new Refusal('forbidden', 'This case is outside what your role may change.');
+          // A resend of what this install already had accepted, after someone else changed the case:
+          // the answer to the first push was lost. Accept it as the retry it is (no write); the
+          // device pulls the newer version and merges its later edits against its own accepted one.
+          if (receipts.get(pushed.id) === clientContentHash(pushed)) continue;
           if ((row.assumedMasterState?.serverUpdatedAt ?? null) !== master.serverUpdatedAt) {
             conflicts.push(master);
             continue;
@@ -363,6 +386,15 @@ export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]):
             stored as unknown as Record<string, unknown>,
           ),
         });
+        if (installId) {
+          await tx.query(
+            `INSERT INTO push_receipts (install_id, collection, doc_id, content_hash, accepted_at)
+             VALUES ($1, 'cases', $2, $3, $4)
+             ON CONFLICT (install_id, collection, doc_id) DO UPDATE SET content_hash = EXCLUDED.content_hash, accepted_at = EXCLUDED.accepted_at`,
+            [installId, stored.id, clientContentHash(pushed), at],
+          );
+          receipts.set(stored.id, clientContentHash(pushed));
+        }
         masters.set(stored.id, { doc: { ...stored, _deleted: pushed._deleted }, visible: true });
       } catch (error) {
         if (!(error instanceof Refusal)) throw error;

@@ -146,6 +146,33 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
     expect((await getCaseById(server.app, tech1, doc.id)).body).toEqual(afterEdit);
   });
 
+  it('recognises a resend of what the same install had accepted, after someone else changed the case (push receipts)', async () => {
+    // The answer to branch1's create was lost; super1 edits the case; RxDB resends the create.
+    const doc = newCase(branch1);
+    const row = { newDocumentState: doc, assumedMasterState: null };
+    expect((await push(server.app, branch1, [row])).body).toEqual({ conflicts: [], refused: [] });
+    const created = (await getCaseById(server.app, super1, doc.id)).body;
+    clock.advance(1000);
+    const byOffice = edited(created, { description: 'از دفتر مرکزی' });
+    expect(
+      (await push(server.app, super1, [{ newDocumentState: byOffice, assumedMasterState: created }])).body,
+    ).toEqual({
+      conflicts: [],
+      refused: [],
+    });
+    const current = (await getCaseById(server.app, super1, doc.id)).body;
+    clock.advance(1000);
+    // Same install, same content: the retry it is — accepted, nothing written, the office's edit stays.
+    expect((await push(server.app, branch1, [row])).body).toEqual({ conflicts: [], refused: [] });
+    expect((await getCaseById(server.app, super1, doc.id)).body).toEqual(current);
+    // Another install of the same user sending that content has no receipt: a conflict, as before.
+    const otherInstall = await login(server.app, 'branch1');
+    expect(otherInstall.install.id).not.toBe(branch1.install.id);
+    const fromOther = await push(server.app, otherInstall, [row]);
+    expect(fromOther.body.conflicts.map((c) => c.id)).toEqual([doc.id]);
+    expect(fromOther.body.conflicts[0]?.description).toBe('از دفتر مرکزی');
+  });
+
   it('accepts an edit from a copy that never received the server fields (RxDB writer) and stamps it', async () => {
     const doc = newCase(tech1);
     await push(server.app, tech1, [{ newDocumentState: doc, assumedMasterState: null }]);
