@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { _electron, chromium, type ElectronApplication, type Page } from 'playwright-core';
+import { _electron, type ElectronApplication, type Page } from 'playwright-core';
+import { CHROMIUM_PATH, launchChromium } from '../support/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEVICE_API_VERSION } from '@emdad/domain';
 
@@ -139,7 +140,7 @@ function freePort(): Promise<number> {
   });
 }
 
-describe.skipIf(!existsSync('/usr/bin/chromium'))('npm start in browser mode', () => {
+describe.skipIf(!existsSync(CHROMIUM_PATH))('npm start in browser mode', () => {
   let start: ChildProcess;
   const output: string[] = [];
   let port = 0;
@@ -194,19 +195,7 @@ describe.skipIf(!existsSync('/usr/bin/chromium'))('npm start in browser mode', (
     const url = /open (\S+) in a browser/.exec(line)![1]!;
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
 
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(url);

@@ -10,8 +10,9 @@ import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.ts';
 import { createSyncServer, type SyncServer } from '@emdad/sync-server/server';
 import { createDeviceService } from '@emdad/device-drivers/service/default-service';
 import { startDeviceAgent } from '@emdad/electron/agent/device-agent';
@@ -104,19 +105,7 @@ beforeAll(async () => {
   baseUrl = await server.app.listen({ host: '127.0.0.1', port: 0 });
   relay = new CuttableRelay(Number(new URL(baseUrl).port));
   relayUrl = await relay.listen();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
