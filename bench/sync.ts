@@ -144,9 +144,7 @@ async function main() {
       (config) =>
         (
           window as unknown as {
-            runBench: (
-              c: unknown,
-            ) => Promise<{
+            runBench: (c: unknown) => Promise<{
               raw: { docs: number; ms: number[] };
               storageCalls: Record<string, { calls: number; ms: number; rows: number }>;
               replay: { rows: number; ms: number; stores: string[] };
