@@ -11,7 +11,7 @@
  * - every error is a `DeviceServiceError` carrying a Persian and English sentence.
  */
 import { randomUUID } from 'node:crypto';
-import type { DeviceFamily, DeviceIdentity, DiagnosticRunResult } from '@emdad/domain';
+import type { DeviceFamily, DeviceIdentity, DeviceListing, DiagnosticRunResult } from '@emdad/domain';
 import type { DeviceDriver, DriverFactory } from '../drivers/driver.ts';
 import { autoDetect, type AutoDetectAttempt, type ProtocolCandidate } from '../diagnostics/auto-detect.ts';
 import { runDiagnostics, type DiagnosticProgressEvent } from '../diagnostics/runner.ts';
@@ -33,21 +33,8 @@ export const DEFAULT_DETECT_TIMEOUT_MS = 15_000;
 
 export type DeviceProtocol = DeviceDriver['protocol'];
 
-export interface DeviceListing {
-  path: string;
-  kind: 'serial' | 'hid';
-  /** 'discovered' by the OS listing, or 'added' by hand (ptys and some adapters never show up). */
-  source: 'discovered' | 'added';
-  vendorId: string | null;
-  productId: string | null;
-  serialNumber: string | null;
-  manufacturer: string | null;
-  product: string | null;
-  /** A short label from the USB vendor id (e.g. "Ingenico", "FTDI USB-serial adapter"), if known. */
-  label: string | null;
-  /** The session holding this port, if any. */
-  sessionId: string | null;
-}
+/** A port the service can open: the device API contract's own type (domain/src/device-api.ts). */
+export type { DeviceListing } from '@emdad/domain';
 
 export interface ConnectOptions {
   /** 'auto' (default for serial) probes each protocol; 'hid' for USB HID card readers. */

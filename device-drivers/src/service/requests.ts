@@ -1,45 +1,36 @@
 /**
- * Request payloads of the device service as zod schemas, and a handler map that validates them and
+ * Request payloads of the device service (the device API contract's zod schemas, by operation), and a handler map that validates them and
  * answers `{ ok, value | error }` — what the Electron IPC handlers and the local agent wrap. The
  * channel names themselves live in `domain/src/device-api.ts` (owned by the electron layer).
  */
-import { z } from 'zod';
-import type { DeviceIdentity, DiagnosticRunResult } from '@emdad/domain';
+import type { z } from 'zod';
+import {
+  DEVICE_CHANNELS,
+  deviceRequestSchemas,
+  type DeviceIdentity,
+  type DiagnosticRunResult,
+} from '@emdad/domain';
 import type { DeviceListing, DeviceService, RunInfo, SessionInfo } from './device-service.ts';
 import { DeviceServiceError, toServiceErrorPayload, type DeviceServiceErrorPayload } from './errors.ts';
 
-const path = z.string().min(1).max(512);
-const id = z.string().min(1).max(64);
+// The payloads are the device API contract's own schemas (domain/src/device-api.ts), keyed here by
+// operation: one definition for IPC, the local agent and the service.
+const schemaOf = <C extends keyof typeof DEVICE_CHANNELS>(operation: C) =>
+  deviceRequestSchemas[DEVICE_CHANNELS[operation]];
 
 export const deviceServiceRequestSchemas = {
-  listDevices: z.object({}).strict(),
-  addPath: z.object({ path }).strict(),
-  removePath: z.object({ path }).strict(),
-  listSessions: z.object({}).strict(),
-  connect: z
-    .object({
-      path,
-      protocol: z.enum(['auto', 'abecs', 'stx', 'hid']).optional(),
-      probe: z.boolean().optional(),
-      line: z
-        .object({
-          baudRate: z.number().int().min(300).max(921_600).optional(),
-          dataBits: z.union([z.literal(7), z.literal(8)]).optional(),
-          parity: z.enum(['none', 'even', 'odd']).optional(),
-          stopBits: z.union([z.literal(1), z.literal(2)]).optional(),
-          flowControl: z.enum(['none', 'rtscts', 'xonxoff']).optional(),
-        })
-        .strict()
-        .optional(),
-    })
-    .strict(),
-  identify: z.object({ sessionId: id }).strict(),
-  runSuite: z.object({ sessionId: id, language: z.enum(['en', 'fa']).optional() }).strict(),
-  getRun: z.object({ runId: id }).strict(),
-  cancel: z.object({ runId: id }).strict(),
-  disconnect: z.object({ sessionId: id }).strict(),
+  listDevices: schemaOf('listDevices'),
+  addPath: schemaOf('addPath'),
+  removePath: schemaOf('removePath'),
+  listSessions: schemaOf('listSessions'),
+  connect: schemaOf('connect'),
+  identify: schemaOf('identify'),
+  runSuite: schemaOf('runSuite'),
+  getRun: schemaOf('getRun'),
+  cancel: schemaOf('cancel'),
+  disconnect: schemaOf('disconnect'),
   /** After `session_lost`: wait (up to timeoutMs, default 60 s) for the device and open a new session. */
-  reconnect: z.object({ sessionId: id, timeoutMs: z.number().int().min(0).max(300_000).optional() }).strict(),
+  reconnect: schemaOf('reconnect'),
 } as const;
 
 export type DeviceServiceOperation = keyof typeof deviceServiceRequestSchemas;
