@@ -33,10 +33,7 @@ import {
   CASE_CHANNELS,
   CASE_CLIENT_FIELDS,
   CASE_PRIORITIES,
-  formatTrackingCode,
   isCaseSynced,
-  jalaliYearOf,
-  newId,
   type CaseDoc,
   type PullResponse,
   type ReplicationCheckpoint,
@@ -55,6 +52,7 @@ import {
 } from '@emdad/fixtures';
 import {
   databaseOptions,
+  demoCase,
   eventually,
   login,
   startClient,
@@ -325,31 +323,13 @@ function ownedValue(field: OwnedField, device: string, n: number): string {
 /** The shape of a new case; `where` picks the branch (and with it who may read it). */
 function newCase(device: Device, where: 'tehran' | 'isfahan', assignTech1: boolean): CaseDoc {
   device.sequence++;
-  const now = new Date().toISOString();
-  const session = device.client.session;
-  return {
-    id: newId(),
-    trackingCode: formatTrackingCode(
-      session.install.trackingPrefix,
-      jalaliYearOf(new Date()),
-      device.sequence,
-    ),
-    templateId: TEMPLATE_IDS.posNoPrint,
-    channel: 'walk_in',
-    status: 'new',
-    priority: 'normal',
+  return demoCase(device.client.session, device.sequence, {
     merchantId: where === 'tehran' ? MERCHANT_IDS.tehranSupermarket : MERCHANT_IDS.isfahanSupermarket,
-    equipmentId: null,
     branchId: where === 'tehran' ? BRANCH_IDS.tehranVanak : BRANCH_IDS.isfahanChaharbagh,
     subject: `پرونده ${device.sequence} از ${device.name}`,
     description: '',
-    reporterName: 'رضا احمدی',
-    reporterPhone: '09121234567',
-    createdBy: session.user.id,
     assigneeId: assignTech1 ? USER_IDS.tech1 : null,
-    createdAt: now,
-    updatedAt: now,
-  };
+  });
 }
 
 async function pullAll(url: string, token: string, pageSize: number): Promise<WireDoc<CaseDoc>[]> {
@@ -717,26 +697,11 @@ describe.each(testDatabases())('an edit after a push whose answer was lost, on %
       const url = running.url;
       device = await startClient(url, 'branch1', { dropConnectionsWhenOffline: true });
       const admin = await login(url, 'admin1');
-      const now = new Date().toISOString();
-      const created: CaseDoc = {
-        id: newId(),
-        trackingCode: formatTrackingCode(device.session.install.trackingPrefix, jalaliYearOf(new Date()), 1),
-        templateId: TEMPLATE_IDS.posNoPrint,
-        channel: 'walk_in',
-        status: 'new',
-        priority: 'normal',
-        merchantId: MERCHANT_IDS.tehranSupermarket,
-        equipmentId: null,
-        branchId: BRANCH_IDS.tehranVanak,
+      const created = demoCase(device.session, 1, {
         subject: 'کارتخوان چاپ نمی‌کند',
         description: '',
         reporterName: 'v0',
-        reporterPhone: '09121234567',
-        createdBy: device.session.user.id,
-        assigneeId: null,
-        createdAt: now,
-        updatedAt: now,
-      };
+      });
       // v1 (the create, or an edit of the synced case): committed on the server, answer lost, device offline.
       let lost: Promise<void>;
       if (first === 'create') {

@@ -5,17 +5,11 @@
  * the new branch arrives. Also: an install revoked by an admin stops syncing at once.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  API_ROUTES,
-  formatTrackingCode,
-  jalaliYearOf,
-  newId,
-  type AuthSession,
-  type CaseDoc,
-} from '@emdad/domain';
-import { BRANCH_IDS, MERCHANT_IDS, TEMPLATE_IDS, USER_IDS } from '@emdad/fixtures';
+import { API_ROUTES, type AuthSession } from '@emdad/domain';
+import { BRANCH_IDS, MERCHANT_IDS, USER_IDS } from '@emdad/fixtures';
 import {
   databaseOptions,
+  demoCase,
   eventually,
   login,
   startClient,
@@ -25,33 +19,8 @@ import {
   type SyncClient,
 } from '../support/sync-clients.ts';
 
-function caseAt(
-  session: AuthSession,
-  seq: number,
-  branchId: string,
-  merchantId: string,
-): CaseDoc & { _deleted: boolean } {
-  const now = new Date().toISOString();
-  return {
-    id: newId(),
-    trackingCode: formatTrackingCode(session.install.trackingPrefix, jalaliYearOf(new Date()), seq),
-    templateId: TEMPLATE_IDS.posNoPrint,
-    channel: 'phone',
-    status: 'new',
-    priority: 'normal',
-    merchantId,
-    equipmentId: null,
-    branchId,
-    subject: 'کارتخوان روشن نمی‌شود',
-    description: '',
-    reporterName: 'مریم کریمی',
-    reporterPhone: '09131234567',
-    createdBy: session.user.id,
-    assigneeId: null,
-    createdAt: now,
-    updatedAt: now,
-    _deleted: false,
-  };
+function caseAt(session: AuthSession, seq: number, branchId: string, merchantId: string) {
+  return { ...demoCase(session, seq, { channel: 'phone', branchId, merchantId }), _deleted: false };
 }
 
 async function adminPost(url: string, admin: AuthSession, path: string, body: unknown): Promise<Response> {

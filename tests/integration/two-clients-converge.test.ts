@@ -5,17 +5,10 @@
  * (domain/src/conflict.ts) resolves it, server-owned fields stay the server's, and both converge.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  API_ROUTES,
-  formatTrackingCode,
-  isCaseSynced,
-  jalaliYearOf,
-  newId,
-  type CaseDoc,
-} from '@emdad/domain';
-import { BRANCH_IDS, MERCHANT_IDS, TEMPLATE_IDS } from '@emdad/fixtures';
+import { API_ROUTES, isCaseSynced, type CaseDoc } from '@emdad/domain';
 import {
   databaseOptions,
+  demoCase,
   eventually,
   login,
   startClient,
@@ -25,30 +18,6 @@ import {
   type RunningServer,
   type SyncClient,
 } from '../support/sync-clients.ts';
-
-function newCase(client: SyncClient, seq: number, overrides: Partial<CaseDoc> = {}): CaseDoc {
-  const now = new Date().toISOString();
-  return {
-    id: newId(),
-    trackingCode: formatTrackingCode(client.session.install.trackingPrefix, jalaliYearOf(new Date()), seq),
-    templateId: TEMPLATE_IDS.posNoPrint,
-    channel: 'walk_in',
-    status: 'new',
-    priority: 'normal',
-    merchantId: MERCHANT_IDS.tehranSupermarket,
-    equipmentId: null,
-    branchId: BRANCH_IDS.tehranVanak,
-    subject: 'دستگاه کارتخوان چاپ نمی‌کند',
-    description: 'کاغذ گیر کرده است',
-    reporterName: 'رضا احمدی',
-    reporterPhone: '09121234567',
-    createdBy: client.session.user.id,
-    assigneeId: null,
-    createdAt: now,
-    updatedAt: now,
-    ...overrides,
-  };
-}
 
 async function serverCase(url: string, token: string, id: string): Promise<CaseDoc | null> {
   const res = await fetch(url + API_ROUTES.caseById.replace(':id', id), {
@@ -82,7 +51,7 @@ describe.each(testDatabases())('two clients on %s', (kind) => {
     clients.push(branch, supervisor);
 
     // Branch staff log a walk-in case online; it reaches the server and the supervisor's device.
-    const created = newCase(branch, 1);
+    const created = demoCase(branch.session, 1);
     await branch.db.cases.insert(created);
     await eventually(
       async () => isCaseSynced((await branch.db.cases.findOne(created.id).exec())!.toJSON()),
@@ -154,7 +123,7 @@ describe.each(testDatabases())('two clients on %s', (kind) => {
     const supervisor = await startClient(running.url, 'super1');
     clients.push(branch, supervisor);
     branch.setOnline(false);
-    const docs = Array.from({ length: 120 }, (_, i) => newCase(branch, i + 1));
+    const docs = Array.from({ length: 120 }, (_, i) => demoCase(branch.session, i + 1));
     await branch.db.cases.bulkInsert(docs);
     expect((await branch.db.cases.find().exec()).filter((d) => isCaseSynced(d.toJSON())).length).toBe(0);
     branch.setOnline(true);

@@ -3,8 +3,16 @@
  * Node, on fake-indexeddb, for cross-package integration tests. A client's network can be cut.
  */
 import { indexedDB, IDBKeyRange } from 'fake-indexeddb';
-import { API_ROUTES, newId, type AuthSession, type RefusedWrite } from '@emdad/domain';
-import { demoUsers } from '@emdad/fixtures';
+import {
+  API_ROUTES,
+  formatTrackingCode,
+  jalaliYearOf,
+  newId,
+  type AuthSession,
+  type CaseDoc,
+  type RefusedWrite,
+} from '@emdad/domain';
+import { BRANCH_IDS, MERCHANT_IDS, TEMPLATE_IDS, demoUsers } from '@emdad/fixtures';
 import { createSyncServer, type SyncServer, type SyncServerOptions } from '@emdad/sync-server/server';
 import { openUserDatabase, type UserDatabase } from '@emdad/renderer/db/database';
 import { getRxStorageDexieFastRead } from '@emdad/renderer/db/dexie-storage';
@@ -221,4 +229,29 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A valid new walk-in case at the Tehran branch, minted with the session's install prefix. */
+export function demoCase(session: AuthSession, seq: number, overrides: Partial<CaseDoc> = {}): CaseDoc {
+  const now = new Date().toISOString();
+  return {
+    id: newId(),
+    trackingCode: formatTrackingCode(session.install.trackingPrefix, jalaliYearOf(new Date()), seq),
+    templateId: TEMPLATE_IDS.posNoPrint,
+    channel: 'walk_in',
+    status: 'new',
+    priority: 'normal',
+    merchantId: MERCHANT_IDS.tehranSupermarket,
+    equipmentId: null,
+    branchId: BRANCH_IDS.tehranVanak,
+    subject: 'دستگاه کارتخوان چاپ نمی‌کند',
+    description: 'کاغذ گیر کرده است',
+    reporterName: 'رضا احمدی',
+    reporterPhone: '09121234567',
+    createdBy: session.user.id,
+    assigneeId: null,
+    createdAt: now,
+    updatedAt: now,
+    ...overrides,
+  };
 }
