@@ -52,6 +52,7 @@ import {
 import { surveyRxSchema, SURVEY_SERVER_OWNED_FIELDS, surveyMigrationStrategies } from './surveys.ts';
 
 export * from './common.ts';
+export * from './attachments.ts';
 export * from './case-events.ts';
 export * from './diagnostics.ts';
 export * from './equipment.ts';
