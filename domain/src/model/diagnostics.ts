@@ -1,7 +1,15 @@
 /**
  * diagnostics: one run of the device service against a terminal or PinPad, with its steps and the
  * raw frames exchanged (hex, capped), kept with the case it served.
+ *
+ * Version history (RxDB migration strategies below):
+ * - v0: steps and raw frames.
+ * - v1: `attachments` — raw diagnostic logs (text/JSON, beyond the capped frames) and photos of the
+ *   device as AttachmentRefs (model/attachments.ts); the bytes stay on the device as RxDB
+ *   attachments and travel through /api/attachments. Optional (absent = none) so v0 clients keep
+ *   syncing; v1 writes `[]`.
  */
+import { attachmentRefsField, type AttachmentRef } from './attachments.ts';
 import {
   BASE_SERVER_OWNED,
   idField,
@@ -51,6 +59,8 @@ export interface DiagnosticDoc extends BaseDoc {
   steps: DiagnosticStep[];
   rawFrames: RawFrame[];
   createdAt: string;
+  /** Raw logs and photos (absent on documents written by v0 clients: no attachments). */
+  attachments?: AttachmentRef[];
 }
 
 export const DIAGNOSTIC_LIMITS = { steps: 200, rawFrames: 2000, frameHexMax: 8192 } as const;
@@ -105,6 +115,7 @@ export const diagnosticJsonSchema = {
     createdAt: isoDate,
     updatedAt: isoDate,
     serverUpdatedAt: serverUpdatedAtField,
+    attachments: attachmentRefsField,
   },
   required: [
     'id',
@@ -124,11 +135,14 @@ export const diagnosticJsonSchema = {
 
 export const diagnosticRxSchema = {
   title: 'diagnostics',
-  version: 0,
+  version: 1,
   primaryKey: 'id',
   ...diagnosticJsonSchema,
   indexes: ['startedAt'],
 } as const;
 
 export const DIAGNOSTIC_SERVER_OWNED_FIELDS = BASE_SERVER_OWNED;
-export const diagnosticMigrationStrategies: Record<number, MigrationStrategy> = {};
+/** RxDB migration strategies, keyed by the version they produce. */
+export const diagnosticMigrationStrategies: Record<number, MigrationStrategy> = {
+  1: (old) => ({ ...old, attachments: Array.isArray(old.attachments) ? old.attachments : [] }),
+};

@@ -6,8 +6,12 @@
  * Version history (RxDB migration strategies below, and the server's stored documents follow):
  * - v0: amount in rials, no currency, `receipt` boolean.
  * - v1: `currency` (always 'IRR' for now) and `hasReceipt` (renamed from `receipt`).
+ * - v2: `attachments` — photos of the receipt as AttachmentRefs (model/attachments.ts); the bytes
+ *   stay on the device as RxDB attachments and travel through /api/attachments. Optional in the
+ *   schema (absent = none) so that v1 clients still in the field keep syncing; v2 writes `[]`.
  */
 import { EXPENSE_STATUSES, type ExpenseStatus } from '../workflow/expense.ts';
+import { attachmentRefsField, type AttachmentRef } from './attachments.ts';
 import {
   BASE_SERVER_OWNED,
   idField,
@@ -37,6 +41,8 @@ export interface ExpenseDoc extends BaseDoc {
   decidedAt: string | null;
   rejectionReason: string | null;
   createdAt: string;
+  /** Receipt photos (absent on documents written by v1 clients: no attachments). */
+  attachments?: AttachmentRef[];
 }
 
 export const expenseJsonSchema = {
@@ -59,6 +65,7 @@ export const expenseJsonSchema = {
     createdAt: isoDate,
     updatedAt: isoDate,
     serverUpdatedAt: serverUpdatedAtField,
+    attachments: attachmentRefsField,
   },
   required: [
     'id',
@@ -81,7 +88,7 @@ export const expenseJsonSchema = {
 
 export const expenseRxSchema = {
   title: 'expenses',
-  version: 1,
+  version: 2,
   primaryKey: 'id',
   ...expenseJsonSchema,
   indexes: ['createdAt'],
@@ -96,4 +103,5 @@ export const expenseMigrationStrategies: Record<number, MigrationStrategy> = {
     const { receipt, ...rest } = old;
     return { ...rest, currency: 'IRR', hasReceipt: receipt === true };
   },
+  2: (old) => ({ ...old, attachments: Array.isArray(old.attachments) ? old.attachments : [] }),
 };
