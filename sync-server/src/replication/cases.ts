@@ -28,13 +28,13 @@ import type { PushContext } from './documents.ts';
 import { parsePushBody, type PushRowInput } from './push-body.ts';
 import { caseScopeSql, SqlParams, type Scope } from './scope.ts';
 import { mergePage, scopeChangeRows, type VirtualRowSource } from './scope-changes.ts';
-import { mergeSorted, moveTombstones, recordScopeMove } from './scope-moves.ts';
+import { mergeSorted, moveTombstones, recordScopeMove, type ScopeColumnValues } from './scope-moves.ts';
 
 export { parsePushBody };
 
 export const CASES_COLLECTION = 'cases';
 
-function toWireDoc(row: Record<string, unknown>): WireDoc<CaseDoc> {
+export function toWireDoc(row: Record<string, unknown>): WireDoc<CaseDoc> {
   const doc = row.doc as CaseDoc;
   return { ...doc, serverUpdatedAt: toNumber(row.server_updated_at), _deleted: Boolean(row.deleted) };
 }
@@ -116,6 +116,36 @@ export async function casesWithStamp(
   }));
   const moved = (await moveTombstones(db, 'cases', scope, { stamp })) as unknown as typeof visible;
   return mergeSorted(visible, moved).map((r) => r.doc);
+}
+
+/** The columns case scope conditions test (scope.ts), as the table stores them. */
+export function caseScopeColumns(
+  doc: Pick<CaseDoc, 'branchId' | 'createdBy' | 'assigneeId'>,
+): ScopeColumnValues {
+  return { branch_id: doc.branchId, created_by: doc.createdBy, assignee_id: doc.assigneeId };
+}
+
+/**
+ * Writes one stored version of a case with its indexed columns: the one statement every writer of
+ * cases uses (the push path here and the server's own writes, engine/server-writes.ts).
+ */
+export async function upsertCaseRow(tx: Queryable, stored: CaseDoc, deleted: boolean): Promise<void> {
+  await tx.query(
+    `INSERT INTO cases (id, doc, server_updated_at, deleted, tracking_code, branch_id, created_by, assignee_id)
+     VALUES ($1, $2::jsonb, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, server_updated_at = EXCLUDED.server_updated_at, deleted = EXCLUDED.deleted,
+       tracking_code = EXCLUDED.tracking_code, branch_id = EXCLUDED.branch_id, created_by = EXCLUDED.created_by, assignee_id = EXCLUDED.assignee_id`,
+    [
+      stored.id,
+      JSON.stringify(stored),
+      stored.serverUpdatedAt,
+      deleted,
+      stored.trackingCode,
+      stored.branchId,
+      stored.createdBy,
+      stored.assigneeId,
+    ],
+  );
 }
 
 /** The document without `_deleted` and RxDB's other `_` fields: what the schema describes. */
@@ -348,30 +378,15 @@ export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]):
           acknowledgedUpdatedAt: candidate.updatedAt,
           sla: master?.sla ?? null,
         };
-        await tx.query(
-          `INSERT INTO cases (id, doc, server_updated_at, deleted, tracking_code, branch_id, created_by, assignee_id)
-           VALUES ($1, $2::jsonb, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, server_updated_at = EXCLUDED.server_updated_at, deleted = EXCLUDED.deleted,
-             tracking_code = EXCLUDED.tracking_code, branch_id = EXCLUDED.branch_id, created_by = EXCLUDED.created_by, assignee_id = EXCLUDED.assignee_id`,
-          [
-            stored.id,
-            JSON.stringify(stored),
-            serverStamp,
-            pushed._deleted,
-            stored.trackingCode,
-            stored.branchId,
-            stored.createdBy,
-            stored.assigneeId,
-          ],
-        );
+        await upsertCaseRow(tx, stored, Boolean(pushed._deleted));
         if (master)
           await recordScopeMove(
             tx,
             'cases',
             stored.id,
             serverStamp,
-            { branch_id: master.branchId, created_by: master.createdBy, assignee_id: master.assigneeId },
-            { branch_id: stored.branchId, created_by: stored.createdBy, assignee_id: stored.assigneeId },
+            caseScopeColumns(master),
+            caseScopeColumns(stored),
           );
         await recordAudit(tx, {
           at,

@@ -18,7 +18,7 @@ import type { Db, Queryable } from '../db/index.ts';
 import { toNumber } from '../db/index.ts';
 import { fieldDiff, recordAudit, type AuditActor } from '../audit.ts';
 import { lockCollection, stampTaker } from './clock.ts';
-import { Refusal, checkDocumentWrite, deriveScopeColumns } from './rules.ts';
+import { Refusal, checkDocumentWrite, deriveScopeColumns, type ScopeColumns } from './rules.ts';
 import { documentScopeSql, SqlParams, type Scope } from './scope.ts';
 import { mergePage, scopeChangeRows, type VirtualRowSource } from './scope-changes.ts';
 import { mergeSorted, moveTombstones, recordScopeMove, type ScopeColumnValues } from './scope-moves.ts';
@@ -87,7 +87,8 @@ export async function documentsWithStamp(
   return mergeSorted<Doc>(visible, moved).map((r) => r.doc as WireDoc<Doc>);
 }
 
-function columnValues(row: Record<string, unknown>): ScopeColumnValues {
+/** The scope columns of a stored row, as recordScopeMove compares them. */
+export function columnValues(row: Record<string, unknown>): ScopeColumnValues {
   const text = (v: unknown) => (v == null ? null : String(v));
   return {
     owner_id: text(row.owner_id),
@@ -97,6 +98,52 @@ function columnValues(row: Record<string, unknown>): ScopeColumnValues {
     case_id: text(row.case_id),
     published: row.published !== false,
   };
+}
+
+/** The derived scope columns in the shape recordScopeMove compares. */
+export function scopeColumnValues(columns: ScopeColumns): ScopeColumnValues {
+  return {
+    owner_id: columns.ownerId,
+    creator_id: columns.creatorId,
+    region_id: columns.regionId,
+    branch_id: columns.branchId,
+    case_id: columns.caseId,
+    published: columns.published,
+  };
+}
+
+/**
+ * Writes one stored version of a document with its derived scope columns: the one statement every
+ * writer of the documents table uses (the push path here and the server's own writes,
+ * engine/server-writes.ts).
+ */
+export async function upsertDocumentRow(
+  tx: Queryable,
+  collection: DocumentCollection,
+  stored: Doc,
+  deleted: boolean,
+  columns: ScopeColumns,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO documents (collection, id, doc, server_updated_at, deleted, owner_id, creator_id, region_id, branch_id, case_id, published)
+     VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11)
+     ON CONFLICT (collection, id) DO UPDATE SET doc = EXCLUDED.doc, server_updated_at = EXCLUDED.server_updated_at,
+       deleted = EXCLUDED.deleted, owner_id = EXCLUDED.owner_id, creator_id = EXCLUDED.creator_id, region_id = EXCLUDED.region_id,
+       branch_id = EXCLUDED.branch_id, case_id = EXCLUDED.case_id, published = EXCLUDED.published`,
+    [
+      collection,
+      stored.id,
+      JSON.stringify(stored),
+      stored.serverUpdatedAt,
+      deleted,
+      columns.ownerId,
+      columns.creatorId,
+      columns.regionId,
+      columns.branchId,
+      columns.caseId,
+      columns.published,
+    ],
+  );
 }
 
 function documentOf(wire: Record<string, unknown>): Doc {
@@ -214,26 +261,7 @@ export async function pushDocuments(
         const stamp = await stamps.take();
         const stored: Doc = { ...candidate, ...columns.serverFields, serverUpdatedAt: stamp };
         await tx.query('SAVEPOINT push_row');
-        await tx.query(
-          `INSERT INTO documents (collection, id, doc, server_updated_at, deleted, owner_id, creator_id, region_id, branch_id, case_id, published)
-           VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11)
-           ON CONFLICT (collection, id) DO UPDATE SET doc = EXCLUDED.doc, server_updated_at = EXCLUDED.server_updated_at,
-             deleted = EXCLUDED.deleted, owner_id = EXCLUDED.owner_id, creator_id = EXCLUDED.creator_id, region_id = EXCLUDED.region_id,
-             branch_id = EXCLUDED.branch_id, case_id = EXCLUDED.case_id, published = EXCLUDED.published`,
-          [
-            collection,
-            stored.id,
-            JSON.stringify(stored),
-            stamp,
-            Boolean(pushed._deleted),
-            columns.ownerId,
-            columns.creatorId,
-            columns.regionId,
-            columns.branchId,
-            columns.caseId,
-            columns.published,
-          ],
-        );
+        await upsertDocumentRow(tx, collection, stored, Boolean(pushed._deleted), columns);
         const p = new SqlParams([collection, stored.id]);
         const reachable = await tx.query(
           `SELECT 1 FROM documents d WHERE d.collection = $1 AND d.id = $2 AND ${documentScopeSql(collection, ctx.scope, p)}`,
@@ -248,14 +276,7 @@ export async function pushDocuments(
           );
         }
         await tx.query('RELEASE SAVEPOINT push_row');
-        const after: ScopeColumnValues = {
-          owner_id: columns.ownerId,
-          creator_id: columns.creatorId,
-          region_id: columns.regionId,
-          branch_id: columns.branchId,
-          case_id: columns.caseId,
-          published: columns.published,
-        };
+        const after = scopeColumnValues(columns);
         if (master) await recordScopeMove(tx, collection, stored.id, stamp, master.columns, after);
         await recordAudit(tx, {
           at,
