@@ -13,6 +13,8 @@ export const API_ROUTES = {
   replicationPull: '/api/replication/:collection/pull',
   replicationPush: '/api/replication/:collection/push',
   replicationStream: '/api/replication/:collection/stream',
+  /** PUT the bytes of an attachment (keyed by their SHA-256; a repeat is a no-op), GET them back. */
+  attachment: '/api/attachments/:sha256',
   /** Admin only: the audit log, filtered by userId / installId / collection / docId / action / from / to, paged by `before`. */
   adminAudit: '/api/admin/audit',
   adminInstalls: '/api/admin/installs',

@@ -15,6 +15,7 @@ import { runMigrations } from './db/migrations.ts';
 import { errorBody, installErrorHandlers } from './errors.ts';
 import { ChangeHub, HEARTBEAT_MS } from './replication/stream.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
+import { registerAttachmentRoutes } from './routes/attachments.ts';
 import { registerApiRoutes } from './routes/api.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { registerReplicationRoutes } from './routes/replication.ts';
@@ -59,7 +60,7 @@ export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 
 const CORS_HEADERS = {
   'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'GET, POST, OPTIONS',
+  'access-control-allow-methods': 'GET, POST, PUT, OPTIONS',
   'access-control-allow-headers': 'authorization, content-type, last-event-id',
   'access-control-max-age': '600',
 } as const;
@@ -134,6 +135,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
       loginRateLimitPerMinute: options.loginRateLimitPerMinute ?? 30,
     });
     registerAdminRoutes(app, { db, tokens, hub, now });
+    registerAttachmentRoutes(app, { db, tokens, now });
     registerReplicationRoutes(app, {
       db,
       tokens,

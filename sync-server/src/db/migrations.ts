@@ -228,6 +228,34 @@ CREATE TABLE push_receipts (
 );
 `,
   },
+  {
+    version: 6,
+    name: 'attachments (bytes keyed by SHA-256) and their uploaders',
+    sql: `
+-- Attachment bytes live in PostgreSQL (bytea), not in a blob directory: several server instances
+-- share one PostgreSQL and no file system, and a row commits atomically with its uploader record
+-- (see sync-server/README.md, "Attachments"). The key is the SHA-256 the server computed itself.
+CREATE TABLE attachments (
+  sha256 TEXT COLLATE "C" PRIMARY KEY CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+  content_type TEXT NOT NULL,
+  size INTEGER NOT NULL CHECK (size > 0),
+  bytes BYTEA NOT NULL,
+  uploaded_by TEXT NOT NULL REFERENCES users(id),
+  uploaded_at BIGINT NOT NULL
+);
+-- Everyone who uploaded the same bytes (an uploader may read them back before any document that
+-- references them has been pushed).
+CREATE TABLE attachment_uploads (
+  sha256 TEXT COLLATE "C" NOT NULL REFERENCES attachments(sha256),
+  user_id TEXT NOT NULL REFERENCES users(id),
+  install_id TEXT,
+  uploaded_at BIGINT NOT NULL,
+  PRIMARY KEY (sha256, user_id)
+);
+-- Read access goes through the documents that reference a hash: doc->'attachments' @> '[{"sha256": …}]'.
+CREATE INDEX documents_attachments_idx ON documents USING GIN ((doc -> 'attachments') jsonb_path_ops);
+`,
+  },
 ];
 
 export async function runMigrations(
