@@ -1,6 +1,7 @@
 /** HTTP API of the sync server (besides replication, see replication.ts). zod at the edges. */
 import { z } from 'zod';
 import type { Role, UserProfile } from './roles.ts';
+import { PUBLIC_TRACKING_ROUTES } from './public-tracking.ts';
 
 export const API_ROUTES = {
   health: '/health',
@@ -22,6 +23,12 @@ export const API_ROUTES = {
   adminRevokeInstall: '/api/admin/installs/:id/revoke',
   /** Admin only: moves a user to other regions / branch / team; their devices lose what left their scope. */
   adminUserScope: '/api/admin/users/:id/scope',
+  /** No sign-in: a case's public view for its tracking code + the reporter's last four phone digits (POST: they are a credential). */
+  publicTrack: PUBLIC_TRACKING_ROUTES.track,
+  /** No sign-in: the merchant answers the closed case's survey, with the same two proofs. */
+  publicTrackSurvey: PUBLIC_TRACKING_ROUTES.survey,
+  /** The merchant's tracking page (HTML), served by the sync server. */
+  publicTrackPage: PUBLIC_TRACKING_ROUTES.page,
 } as const;
 
 export const loginRequestSchema = z.object({

@@ -31,10 +31,10 @@ describe('demo fixtures', () => {
       expect(branches.map((b) => b.id)).toContain(u.branchId);
   });
 
-  it('has 2 branches, 20 merchants with 1-2 terminals each, and 10 templates, all consistent', () => {
+  it('has 2 branches, 20 merchants with 1-2 terminals each, and 11 templates (10 + the survey call-back), all consistent', () => {
     expect(branches).toHaveLength(2);
     expect(merchants).toHaveLength(20);
-    expect(caseTemplates).toHaveLength(10);
+    expect(caseTemplates).toHaveLength(11);
     const regionIds = regions.map((r) => r.id);
     for (const b of branches) expect(regionIds).toContain(b.regionId);
     for (const m of merchants) {
