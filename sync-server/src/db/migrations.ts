@@ -256,6 +256,26 @@ CREATE TABLE attachment_uploads (
 CREATE INDEX documents_attachments_idx ON documents USING GIN ((doc -> 'attachments') jsonb_path_ops);
 `,
   },
+  {
+    version: 7,
+    name: 'public tracking lockouts, server-made case numbers, surveys v1',
+    sql: `
+-- Wrong phone digits per tracking code on the public tracking page (a code, existing or not, is
+-- locked for a while after too many; see sync-server/src/public-tracking/throttle.ts).
+CREATE TABLE public_tracking_throttle (
+  code TEXT COLLATE "C" PRIMARY KEY,
+  failures INTEGER NOT NULL,
+  window_started_at BIGINT NOT NULL,
+  locked_until BIGINT
+);
+CREATE INDEX public_tracking_throttle_window_idx ON public_tracking_throttle (window_started_at);
+-- Sequence of the cases the server opens itself (call-back tasks), under tracking prefix 000.
+CREATE SEQUENCE server_case_sequence START 1;
+-- surveys v1 (domain/src/model/surveys.ts): a v0 survey was an answer; it becomes an answered one.
+UPDATE documents SET doc = doc || jsonb_build_object('status', 'answered', 'offeredAt', doc->'answeredAt', 'callbackCaseId', NULL)
+  WHERE collection = 'surveys' AND NOT (doc ? 'status');
+`,
+  },
 ];
 
 export async function runMigrations(

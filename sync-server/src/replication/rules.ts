@@ -10,6 +10,7 @@ import { transitionExpense } from '@emdad/domain/workflow/expense';
 import { transitionMission } from '@emdad/domain/workflow/mission';
 import type { Queryable } from '../db/index.ts';
 import type { Scope } from './scope.ts';
+import { checkSurveyWrite } from './survey-rules.ts';
 
 export class Refusal extends Error {
   constructor(
@@ -69,19 +70,17 @@ export async function checkDocumentWrite(
   const { scope, master, candidate } = input;
   const me = scope.userId;
   switch (collection) {
-    case 'case_events':
-    case 'surveys': {
+    case 'case_events': {
       // Append-only: a stored entry never changes (a retry of the same content was accepted earlier).
-      if (master)
-        throw new Refusal(
-          'append_only',
-          `A saved ${collection === 'surveys' ? 'survey' : 'timeline entry'} cannot be changed or deleted.`,
-        );
+      if (master) throw new Refusal('append_only', 'A saved timeline entry cannot be changed or deleted.');
       if (input.deleted) throw new Refusal('append_only', 'A timeline entry cannot be deleted.');
-      const author = collection === 'case_events' ? candidate.authorId : candidate.takenBy;
-      if (author !== me) throw new Refusal('forbidden', 'A new entry must be written by the signed-in user.');
+      if (candidate.authorId !== me)
+        throw new Refusal('forbidden', 'A new entry must be written by the signed-in user.');
       return;
     }
+    case 'surveys':
+      // pending → answered once, by the signed-in user, for a closed case (survey-rules.ts).
+      return await checkSurveyWrite(tx, input);
     case 'diagnostics': {
       forbidRoles(scope, ['branch_staff'], 'diagnostic runs');
       if (!master && candidate.technicianId !== me && scope.role !== 'admin')

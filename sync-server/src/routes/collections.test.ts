@@ -109,10 +109,13 @@ function diagnostic(technicianId: string, caseId: string | null): Doc {
   };
 }
 
+/** An answered survey of a closed case (one per case: its id is the case's id). */
 function survey(caseId: string, takenBy: string): Doc {
   return {
-    id: `srv-${randomUUID()}`,
+    id: caseId,
     caseId,
+    status: 'answered',
+    offeredAt: at(5),
     score: 4,
     comment: null,
     channel: 'field',
@@ -238,14 +241,37 @@ describe.each(backends().map((b) => [b.name, b] as const))('collections on %s', 
     const e3 = expense(USER_IDS.tech3);
     const ev = caseEvent(tech1Case.id, USER_IDS.tech1);
     const dg = diagnostic(USER_IDS.tech1, tech1Case.id);
-    const sv = survey(tech1Case.id, USER_IDS.tech1);
+    // Surveys belong to closed cases: the server offers one when the case closes; tech1 answers it.
+    const closedCase = newCase(s.tech1, { branchId: 'br-tehran-vanak', status: 'closed' });
+    expect(
+      (await push(server.app, s.tech1, [{ newDocumentState: closedCase, assumedMasterState: null }])).body
+        .refused,
+    ).toEqual([]);
+    const sv = survey(closedCase.id, USER_IDS.tech1);
+    const offered = await server.db.query<{ doc: Doc; server_updated_at: unknown }>(
+      "SELECT doc, server_updated_at FROM documents WHERE collection = 'surveys' AND id = $1",
+      [closedCase.id],
+    );
+    const offer = offered[0]
+      ? { ...offered[0].doc, serverUpdatedAt: Number(offered[0].server_updated_at), _deleted: false }
+      : null;
     expect(await create('tech1', 'missions', m1)).toBe('accepted');
     expect(await create('tech3', 'missions', m3)).toBe('accepted');
     expect(await create('tech1', 'expenses', e1)).toBe('accepted');
     expect(await create('tech3', 'expenses', e3)).toBe('accepted');
     expect(await create('tech1', 'case_events', ev)).toBe('accepted');
     expect(await create('tech1', 'diagnostics', dg)).toBe('accepted');
-    expect(await create('tech1', 'surveys', sv)).toBe('accepted');
+    clock.advance(1000);
+    expect(
+      outcome(
+        await pushTo(server.app, s.tech1, 'surveys', [
+          {
+            newDocumentState: wire({ ...sv, offeredAt: offer?.offeredAt ?? sv.offeredAt }),
+            assumedMasterState: offer,
+          },
+        ]),
+      ),
+    ).toBe('accepted');
     const n1 = notification(USER_IDS.tech1);
     const n2 = notification(USER_IDS.super1);
     await server.db.transaction((tx) => writeServerDocuments(tx, 'notifications', [n1, n2]));
