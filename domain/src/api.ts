@@ -14,6 +14,16 @@ export const API_ROUTES = {
   replicationPull: '/api/replication/:collection/pull',
   replicationPush: '/api/replication/:collection/push',
   replicationStream: '/api/replication/:collection/stream',
+  /** Customer 360 (field-api.ts): a device's merged timeline — life cycle, diagnostics runs, cases; scoped like replication. */
+  equipmentTimeline: '/api/equipment/:id/timeline',
+  /** Customer 360: a merchant's merged timeline — its devices' life cycle there, their diagnostics, its cases. */
+  merchantTimeline: '/api/merchants/:id/timeline',
+  /** Expense totals of a mission (the expenses the caller may read), in IRR. */
+  missionExpenseTotals: '/api/missions/:id/expenses/totals',
+  /** A comment from a related unit on a mission (anyone who may read the mission or one of its cases). */
+  missionComments: '/api/missions/:id/comments',
+  /** Top published articles by cases solved / linked, filtered by templateId, deviceModel, errorCode. */
+  knowledgeTop: '/api/knowledge/top',
   /** PUT the bytes of an attachment (keyed by their SHA-256; a repeat is a no-op), GET them back. */
   attachment: '/api/attachments/:sha256',
   /** Admin only: the audit log, filtered by userId / installId / collection / docId / action / from / to, paged by `before`. */

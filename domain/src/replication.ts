@@ -51,6 +51,8 @@ export interface RefusedWrite {
   id: string;
   code: ErrorCode;
   message: string;
+  /** The specific sentence (a state machine's or a workflow's) to show instead of the code's generic one. */
+  sentence?: { fa: string; en: string };
 }
 
 export interface PushResponse<T> {

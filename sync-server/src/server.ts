@@ -18,6 +18,9 @@ import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAttachmentRoutes } from './routes/attachments.ts';
 import { registerApiRoutes } from './routes/api.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
+import { FieldWorkflows } from './engine/field-workflows.ts';
+import { ServerWriter } from './engine/server-writes.ts';
+import { registerFieldRoutes } from './routes/field.ts';
 import { registerReplicationRoutes } from './routes/replication.ts';
 import { seedDemoData } from './seed.ts';
 
@@ -136,7 +139,11 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
     });
     registerAdminRoutes(app, { db, tokens, hub, now });
     registerAttachmentRoutes(app, { db, tokens, now });
+    const fieldWriter = new ServerWriter(db, hub, now);
+    const fieldWorkflows = new FieldWorkflows(db, fieldWriter);
+    registerFieldRoutes(app, { db, tokens, writer: fieldWriter });
     registerReplicationRoutes(app, {
+      afterPush: [(collection, stamp) => fieldWorkflows.afterPush(collection, stamp)],
       db,
       tokens,
       hub,

@@ -276,6 +276,23 @@ UPDATE documents SET doc = doc || jsonb_build_object('status', 'answered', 'offe
   WHERE collection = 'surveys' AND NOT (doc ? 'status');
 `,
   },
+  {
+    version: 8,
+    name: 'equipment history, missions and knowledge: lookups and mission order numbers',
+    sql: `
+-- The customer-360 timelines and the knowledge ranking look documents up by the ids they carry
+-- (equipment of a merchant, diagnostics of a device, cases of a device or merchant): index those.
+CREATE INDEX documents_merchant_ref_idx ON documents ((doc ->> 'merchantId')) WHERE collection IN ('equipment', 'missions');
+CREATE INDEX documents_equipment_ref_idx ON documents ((doc ->> 'equipmentId')) WHERE collection = 'diagnostics';
+CREATE INDEX documents_serial_idx ON documents ((doc ->> 'serial')) WHERE collection = 'equipment';
+CREATE INDEX documents_mission_ref_idx ON documents ((doc ->> 'missionId')) WHERE collection = 'expenses';
+CREATE INDEX documents_article_link_idx ON documents ((doc ->> 'articleId')) WHERE collection = 'case_events';
+CREATE INDEX cases_equipment_ref_idx ON cases ((doc ->> 'equipmentId'));
+CREATE INDEX cases_merchant_ref_idx ON cases ((doc ->> 'merchantId'));
+-- Mission order numbers (MO-<Jalali year>-<sequence>): never reused; a rolled-back issue leaves a gap.
+CREATE SEQUENCE mission_order_seq;
+`,
+  },
 ];
 
 export async function runMigrations(

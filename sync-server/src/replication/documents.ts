@@ -19,6 +19,7 @@ import { toNumber } from '../db/index.ts';
 import { fieldDiff, recordAudit, type AuditActor } from '../audit.ts';
 import { lockCollection, stampTaker } from './clock.ts';
 import { Refusal, checkDocumentWrite, deriveScopeColumns, type ScopeColumns } from './rules.ts';
+import { serverFieldsOnWrite } from './field-rules.ts';
 import { documentScopeSql, SqlParams, type Scope } from './scope.ts';
 import { mergePage, scopeChangeRows, type VirtualRowSource } from './scope-changes.ts';
 import { mergeSorted, moveTombstones, recordScopeMove, type ScopeColumnValues } from './scope-moves.ts';
@@ -258,8 +259,20 @@ export async function pushDocuments(
           deleted: Boolean(pushed._deleted),
         });
         const columns = await deriveScopeColumns(tx, collection, candidate);
+        const kept = await serverFieldsOnWrite(
+          tx,
+          collection,
+          {
+            scope: ctx.scope,
+            master: masterDoc,
+            masterDeleted: Boolean(master?.doc._deleted),
+            candidate,
+            deleted: Boolean(pushed._deleted),
+          },
+          at,
+        );
         const stamp = await stamps.take();
-        const stored: Doc = { ...candidate, ...columns.serverFields, serverUpdatedAt: stamp };
+        const stored: Doc = { ...candidate, ...kept, ...columns.serverFields, serverUpdatedAt: stamp };
         await tx.query('SAVEPOINT push_row');
         await upsertDocumentRow(tx, collection, stored, Boolean(pushed._deleted), columns);
         const p = new SqlParams([collection, stored.id]);
@@ -293,7 +306,12 @@ export async function pushDocuments(
         });
       } catch (error) {
         if (!(error instanceof Refusal)) throw error;
-        refused.push({ id: pushed.id, code: error.code, message: error.message });
+        refused.push({
+          id: pushed.id,
+          code: error.code,
+          message: error.message,
+          ...(error.sentence ? { sentence: error.sentence } : {}),
+        });
         await recordAudit(tx, {
           at,
           actor: ctx.actor,

@@ -8,7 +8,9 @@ import type { ErrorCode } from '@emdad/domain';
 import { transitionEquipment } from '@emdad/domain/workflow/equipment';
 import { transitionExpense } from '@emdad/domain/workflow/expense';
 import { transitionMission } from '@emdad/domain/workflow/mission';
+import type { LocalizedSentence } from '@emdad/domain/workflow/machine';
 import type { Queryable } from '../db/index.ts';
+import { checkFieldWorkflowWrite, expenseHasReceipt } from './field-rules.ts';
 import type { Scope } from './scope.ts';
 import { checkSurveyWrite } from './survey-rules.ts';
 
@@ -16,6 +18,8 @@ export class Refusal extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** The specific sentence (fa/en) that says what to do next, when there is one (state machines). */
+    readonly sentence?: LocalizedSentence,
   ) {
     super(message);
   }
@@ -48,10 +52,11 @@ function forbidRoles(scope: Scope, roles: Scope['role'][], what: string): void {
 }
 
 function refuseMove(
-  move: { ok: boolean; message?: { en: string } },
+  move: { ok: boolean; message?: LocalizedSentence },
   code: ErrorCode = 'invalid_transition',
 ): void {
-  if (!move.ok) throw new Refusal(code, move.message?.en ?? 'This status change is not allowed.');
+  if (!move.ok)
+    throw new Refusal(code, move.message?.en ?? 'This status change is not allowed.', move.message);
 }
 
 async function supervisorOf(tx: Queryable, userId: string): Promise<string | null> {
@@ -126,6 +131,7 @@ export async function checkDocumentWrite(
             `The merchant ${String(candidate.merchantId)} does not exist.`,
           );
       }
+      await checkFieldWorkflowWrite(tx, collection, input);
       return;
     }
     case 'merchants': {
@@ -182,6 +188,7 @@ export async function checkDocumentWrite(
           }),
         );
       }
+      await checkFieldWorkflowWrite(tx, collection, input);
       return;
     }
     case 'expenses': {
@@ -220,7 +227,7 @@ export async function checkDocumentWrite(
           supervisorId: scope.role === 'admin' ? me : await supervisorOf(tx, submitter),
           amount: Number(candidate.amount),
           category: String(candidate.category),
-          hasReceipt: candidate.hasReceipt === true,
+          hasReceipt: expenseHasReceipt(candidate),
           rejectionReason: str(candidate.rejectionReason),
         };
         const steps = !master && to === 'submitted' ? [['draft', 'submitted']] : [[from, to]];

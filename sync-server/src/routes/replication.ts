@@ -19,6 +19,13 @@ import type { ChangeHub } from '../replication/stream.ts';
 
 export const PUSH_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
+/**
+ * A server workflow that reacts to an accepted push after it committed (the documents it stored all
+ * carry `stamp`). Awaited before the push is answered, so the device's next pull already holds the
+ * follow-up writes; each reaction is idempotent and reports its own failures (the push stands).
+ */
+export type PushReaction = (collection: ReplicatedCollection, stamp: number) => Promise<void>;
+
 export interface ReplicationRouteOptions {
   db: Db;
   tokens: TokenService;
@@ -28,6 +35,8 @@ export interface ReplicationRouteOptions {
   heartbeatMs: number;
   /** Extra response headers for the hijacked SSE response (CORS), which bypasses Fastify's hooks. */
   streamHeaders: (request: FastifyRequest) => Record<string, string>;
+  /** Run in order after every push that stored something. */
+  afterPush?: readonly PushReaction[];
 }
 
 function collectionOf(request: FastifyRequest): ReplicatedCollection {
@@ -76,7 +85,10 @@ export function registerReplicationRoutes(app: FastifyInstance, options: Replica
         },
         rows,
       );
-      if (outcome.stamp !== null) await hub.announce({ collection, stamp: outcome.stamp });
+      if (outcome.stamp !== null) {
+        await hub.announce({ collection, stamp: outcome.stamp });
+        for (const react of options.afterPush ?? []) await react(collection, outcome.stamp);
+      }
       return outcome.response;
     },
   );
