@@ -141,6 +141,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
     registerAttachmentRoutes(app, { db, tokens, now });
     const fieldWriter = new ServerWriter(db, hub, now);
     const fieldWorkflows = new FieldWorkflows(db, fieldWriter);
+    await fieldWorkflows.sweep(now()); // what a crash between a push and its follow-up left undone
     registerFieldRoutes(app, { db, tokens, writer: fieldWriter });
     registerReplicationRoutes(app, {
       afterPush: [(collection, stamp) => fieldWorkflows.afterPush(collection, stamp)],

@@ -306,12 +306,7 @@ export class FieldWorkflows {
       for (const { id } of rows) {
         const old = await w.get<Doc>('kb_articles', id);
         if (old && old.status === 'published')
-          await w.put('kb_articles', {
-            ...old,
-            status: 'retired',
-            supersededBy: article.id,
-            updatedAt: iso(w.at),
-          });
+          await w.put('kb_articles', { ...old, status: 'retired', updatedAt: iso(w.at) });
       }
     });
   }
