@@ -22,6 +22,9 @@ import { FieldWorkflows } from './engine/field-workflows.ts';
 import { ServerWriter } from './engine/server-writes.ts';
 import { registerFieldRoutes } from './routes/field.ts';
 import { registerReplicationRoutes } from './routes/replication.ts';
+import { SurveyEngine } from './engine/surveys.ts';
+import { registerPublicTrackingRoutes } from './routes/public-tracking.ts';
+import { DEFAULT_LOCKOUT, type LockoutPolicy } from './public-tracking/throttle.ts';
 import { seedDemoData } from './seed.ts';
 
 export interface SyncServerOptions {
@@ -44,6 +47,12 @@ export interface SyncServerOptions {
   streamHeartbeatMs?: number;
   /** Answer CORS requests from any origin (tokens travel in headers, never cookies); default true. */
   cors?: boolean;
+  /** Public tracking: requests per IP address per minute to each public route; default 20. */
+  publicTrackRateLimitPerMinute?: number;
+  /** Public tracking: the floor every answer waits for (no timing oracle); default 250 ms. */
+  publicTrackMinResponseMs?: number;
+  /** Public tracking: wrong phone digits per tracking code before it locks; default 5 in 15 min → 30 min. */
+  publicTrackLockout?: LockoutPolicy;
 }
 
 export interface SyncServer {
@@ -143,8 +152,21 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
     const fieldWorkflows = new FieldWorkflows(db, fieldWriter);
     await fieldWorkflows.sweep(now()); // what a crash between a push and its follow-up left undone
     registerFieldRoutes(app, { db, tokens, writer: fieldWriter });
+    const surveys = new SurveyEngine(db, new ServerWriter(db, hub, now));
+    const surveyReaction = surveys.pushReaction((error) =>
+      app.log.error({ err: error }, 'survey workflow after a push'),
+    );
+    await surveyReaction.reconcileAtStart();
+    registerPublicTrackingRoutes(app, {
+      db,
+      now,
+      surveys,
+      rateLimitPerMinute: options.publicTrackRateLimitPerMinute ?? 20,
+      lockout: options.publicTrackLockout ?? DEFAULT_LOCKOUT,
+      minResponseMs: options.publicTrackMinResponseMs ?? 250,
+    });
     registerReplicationRoutes(app, {
-      afterPush: [(collection, stamp) => fieldWorkflows.afterPush(collection, stamp)],
+      afterPush: [(collection, stamp) => fieldWorkflows.afterPush(collection, stamp), surveyReaction.react],
       db,
       tokens,
       hub,

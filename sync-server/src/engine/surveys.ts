@@ -113,11 +113,16 @@ export class SurveyEngine {
     } else if (collection === 'surveys') {
       const answered = await this.db.query<{ id: string }>(
         `SELECT d.id FROM documents d WHERE d.collection = 'surveys' AND d.server_updated_at = $1 AND NOT d.deleted
-           AND d.doc->>'status' = 'answered' AND (d.doc->>'callbackCaseId') IS NULL`,
-        [stamp],
+           AND d.doc->>'status' = 'answered' AND (d.doc->>'callbackCaseId') IS NULL AND (d.doc->>'score')::int <= $2`,
+        [stamp, this.highestRuleScore()],
       );
       if (answered.length > 0) await this.followUpAnswers(answered.map((r) => r.id));
     }
+  }
+
+  /** The highest score any rule acts on: answers above it never need a follow-up. */
+  private highestRuleScore(): number {
+    return Math.max(0, ...this.rules.map((rule) => rule.maxScore));
   }
 
   /**
@@ -154,7 +159,8 @@ export class SurveyEngine {
     );
     const answered = await this.db.query<{ id: string }>(
       `SELECT d.id FROM documents d WHERE d.collection = 'surveys' AND NOT d.deleted
-         AND d.doc->>'status' = 'answered' AND (d.doc->>'callbackCaseId') IS NULL`,
+         AND d.doc->>'status' = 'answered' AND (d.doc->>'callbackCaseId') IS NULL AND (d.doc->>'score')::int <= $1`,
+      [this.highestRuleScore()],
     );
     const offered = closed.length > 0 ? await this.offerSurveys(closed.map((r) => r.id)) : 0;
     const followedUp = answered.length > 0 ? await this.followUpAnswers(answered.map((r) => r.id)) : 0;
