@@ -252,7 +252,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('collections on %s', 
       "SELECT doc, server_updated_at FROM documents WHERE collection = 'surveys' AND id = $1",
       [closedCase.id],
     );
-    const offer = offered[0]
+    const offer: Doc | null = offered[0]
       ? { ...offered[0].doc, serverUpdatedAt: Number(offered[0].server_updated_at), _deleted: false }
       : null;
     expect(await create('tech1', 'missions', m1)).toBe('accepted');
