@@ -95,24 +95,36 @@ function pendingSurvey(caseId: string, at: number): SurveyDoc {
 }
 
 export class SurveyEngine {
+  /**
+   * Told the stamp of every committed transaction that opened call-back cases (the server wires the
+   * case engine here: SLA, assignment event, notification). Must report its own failures.
+   */
+  onCasesWritten: ((stamp: number) => Promise<void>) | null = null;
+
   constructor(
     private readonly db: Db,
     private readonly writer: ServerWriter,
     private readonly rules: readonly SurveyRule[] = DEFAULT_SURVEY_RULES,
   ) {}
 
-  /** After an accepted push (committed): offer surveys for cases it closed, follow up answers it stored. */
+  /**
+   * After an accepted push (committed): offer surveys for cases it closed, follow up answers it
+   * stored. Looks at stamps from the push's on (`>=`), not at the push's stamp alone: another
+   * reaction (the case engine's SLA write) may already have re-stamped the same documents, and
+   * stamps only grow. The condition (closed without a survey, low answer without a task) keeps it
+   * to the documents that need it.
+   */
   async afterPush(collection: ReplicatedCollection, stamp: number): Promise<void> {
     if (collection === 'cases') {
       const closed = await this.db.query<{ id: string }>(
-        `SELECT c.id FROM cases c WHERE c.server_updated_at = $1 AND NOT c.deleted AND c.doc->>'status' = 'closed'
+        `SELECT c.id FROM cases c WHERE c.server_updated_at >= $1 AND NOT c.deleted AND c.doc->>'status' = 'closed'
            AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.collection = 'surveys' AND d.id = c.id)`,
         [stamp],
       );
       if (closed.length > 0) await this.offerSurveys(closed.map((r) => r.id));
     } else if (collection === 'surveys') {
       const answered = await this.db.query<{ id: string }>(
-        `SELECT d.id FROM documents d WHERE d.collection = 'surveys' AND d.server_updated_at = $1 AND NOT d.deleted
+        `SELECT d.id FROM documents d WHERE d.collection = 'surveys' AND d.server_updated_at >= $1 AND NOT d.deleted
            AND d.doc->>'status' = 'answered' AND (d.doc->>'callbackCaseId') IS NULL AND (d.doc->>'score')::int <= $2`,
         [stamp, this.highestRuleScore()],
       );
@@ -191,7 +203,7 @@ export class SurveyEngine {
 
   /** Creates the call-back tasks that stored answers call for (at most once per survey). */
   async followUpAnswers(surveyIds: readonly string[]): Promise<number> {
-    return await this.writer.transaction(
+    return await this.writingCases(
       async (w) => {
         let created = 0;
         for (const id of surveyIds) {
@@ -221,7 +233,7 @@ export class SurveyEngine {
           await w.put('surveys', { ...survey, callbackCaseId });
           created += 1;
         }
-        return created;
+        return { result: created, casesStamp: w.written.get('cases') ?? null };
       },
       { lock: ['cases', 'surveys'] },
     );
@@ -235,7 +247,7 @@ export class SurveyEngine {
     caseId: string,
     answer: { score: number; comment: string | null },
   ): Promise<PublicSurveyOutcome> {
-    return await this.writer.transaction(
+    return await this.writingCases<PublicSurveyOutcome>(
       async (w) => {
         const caseDoc = await w.get<CaseDoc>('cases', caseId);
         const survey = await w.get<SurveyDoc>('surveys', surveyIdForCase(caseId));
@@ -248,7 +260,7 @@ export class SurveyEngine {
           },
           this.rules,
         );
-        if (!outcome.ok) return outcome;
+        if (!outcome.ok) return { result: outcome, casesStamp: null };
         const callbackCaseId =
           outcome.followUps.length > 0
             ? await this.createCallbacks(w, caseId, 'tracking_page', outcome.followUps)
@@ -264,10 +276,24 @@ export class SurveyEngine {
           callbackCaseId,
           updatedAt: answeredAt,
         } satisfies SurveyDoc);
-        return { ok: true as const, callbackCaseId };
+        return { result: { ok: true, callbackCaseId }, casesStamp: w.written.get('cases') ?? null };
       },
       { lock: ['cases', 'surveys'] },
     );
+  }
+
+  /**
+   * A server transaction that may open cases: after it commits, `onCasesWritten` hears the stamp of
+   * the cases it wrote, so the case engine gives a call-back task its SLA, routing event and the
+   * manager's notification as it does for a pushed case.
+   */
+  private async writingCases<T>(
+    fn: (w: ServerWriteSession) => Promise<{ result: T; casesStamp: number | null }>,
+    options: { lock: ('cases' | 'surveys')[] },
+  ): Promise<T> {
+    const { result, casesStamp } = await this.writer.transaction(fn, options);
+    if (casesStamp !== null && this.onCasesWritten) await this.onCasesWritten(casesStamp);
+    return result;
   }
 
   /** Writes one call-back case per follow-up; answers the first one's id (null if the case is gone). */

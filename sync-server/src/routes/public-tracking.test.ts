@@ -566,6 +566,36 @@ describe.each(backends().map((b) => [b.name, b] as const))('public tracking on %
       expect((await engine.reconcile()).offered).toBe(1);
       expect((await surveysOf(filed.id)).map((x) => x.status)).toEqual(['pending']);
       expect((await engine.reconcile()).offered).toBe(0);
+
+      // A low answer stored without its follow-up: the repair opens the task and tells the case
+      // engine's hook the stamp of the case it wrote.
+      const [offer] = await surveysOf(filed.id);
+      const answeredAt = new Date(clock.now()).toISOString();
+      await writer.transaction(async (w) => {
+        await w.put('surveys', {
+          ...offer!,
+          status: 'answered',
+          score: 2,
+          channel: 'phone',
+          takenBy: USER_IDS.branch1,
+          answeredAt,
+          updatedAt: answeredAt,
+        });
+      });
+      const stamps: number[] = [];
+      engine.onCasesWritten = async (stamp) => {
+        stamps.push(stamp);
+      };
+      expect(await engine.reconcile()).toEqual({ offered: 0, followedUp: 1 });
+      const [task] = await callbacksFor(filed.trackingCode);
+      const written = await server.db.query<{ server_updated_at: unknown }>(
+        'SELECT server_updated_at FROM cases WHERE id = $1',
+        [task!.id],
+      );
+      expect(stamps).toEqual([Number(written[0]!.server_updated_at)]);
+      expect(task).toMatchObject({ channel: 'phone', priority: 'high', assigneeId: USER_IDS.super1 });
+      expect(await engine.reconcile()).toEqual({ offered: 0, followedUp: 0 });
+      expect(stamps).toHaveLength(1);
     });
   });
 });
