@@ -4,7 +4,7 @@
  *   EMDAD_DATA_DIR, default $XDG_DATA_HOME/emdad-field or ~/.local/share/emdad-field),
  *   EMDAD_SEED (demo | none; default demo), EMDAD_RENDERER_DIST (built console to serve at /),
  *   EMDAD_ACCESS_TOKEN_TTL_SECONDS (900), EMDAD_LOGIN_RATE_LIMIT (login attempts per IP per minute, 30),
- *   EMDAD_LOG_LEVEL (info).
+ *   EMDAD_PUBLIC_TRACK_RATE_LIMIT (public tracking requests per IP per minute, 20), EMDAD_LOG_LEVEL (info).
  */
 import { join } from 'node:path';
 import { defaultDataDir } from './config.ts';
@@ -19,12 +19,14 @@ async function main(): Promise<void> {
   const seed = (env.EMDAD_SEED ?? 'demo') === 'demo' ? 'demo' : false;
   const ttl = env.EMDAD_ACCESS_TOKEN_TTL_SECONDS ? Number(env.EMDAD_ACCESS_TOKEN_TTL_SECONDS) : undefined;
   const loginRate = env.EMDAD_LOGIN_RATE_LIMIT ? Number(env.EMDAD_LOGIN_RATE_LIMIT) : undefined;
+  const trackRate = env.EMDAD_PUBLIC_TRACK_RATE_LIMIT ? Number(env.EMDAD_PUBLIC_TRACK_RATE_LIMIT) : undefined;
 
   const server = await createSyncServer({
     database: databaseUrl ? { kind: 'postgres', url: databaseUrl } : { kind: 'pglite', dataDir },
     seed,
     ...(ttl ? { accessTokenTtlSeconds: ttl } : {}),
     ...(loginRate ? { loginRateLimitPerMinute: loginRate } : {}),
+    ...(trackRate ? { publicTrackRateLimitPerMinute: trackRate } : {}),
     logger: { level: env.EMDAD_LOG_LEVEL ?? 'info' },
   });
   const address = await server.app.listen({ port, host });
