@@ -14,6 +14,8 @@ export const API_ROUTES = {
   replicationPull: '/api/replication/:collection/pull',
   replicationPush: '/api/replication/:collection/push',
   replicationStream: '/api/replication/:collection/stream',
+  /** One live stream for several collections (`?collections=a,b`): MultiplexedStreamMessage events. */
+  replicationStreamAll: '/api/replication/stream',
   /** Customer 360 (field-api.ts): a device's merged timeline — life cycle, diagnostics runs, cases; scoped like replication. */
   equipmentTimeline: '/api/equipment/:id/timeline',
   /** Customer 360: a merchant's merged timeline — its devices' life cycle there, their diagnostics, its cases. */

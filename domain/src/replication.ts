@@ -11,6 +11,8 @@
  * - live:  GET  /api/replication/:collection/stream   (Server-Sent Events, Bearer auth)
  *          each event's data is a StreamMessage; `RESYNC` is sent on every (re)connect so the client
  *          runs a checkpoint pull for whatever it missed while disconnected.
+ *          GET  /api/replication/stream?collections=a,b   the same for several collections on one
+ *          connection, each event a MultiplexedStreamMessage.
  */
 import type { ErrorCode } from './errors.ts';
 
@@ -64,6 +66,17 @@ export interface PushResponse<T> {
 
 export type StreamMessage<T> =
   { type: 'changes'; documents: WireDoc<T>[]; checkpoint: ReplicationCheckpoint } | { type: 'RESYNC' };
+
+/**
+ * One event of the multiplexed stream (GET /api/replication/stream?collections=a,b): a StreamMessage
+ * of one collection, tagged with it. The same semantics per collection: RESYNC for each on every
+ * (re)connect, then its changes. A browser over HTTP/1.1 allows 6 connections per origin, so one
+ * stream for every collection instead of one each keeps pulls and pushes from queueing behind them.
+ */
+export type MultiplexedStreamMessage<T> = StreamMessage<T> & { collection: ReplicatedCollection };
+
+/** Query parameter of the multiplexed stream: comma-separated collection names (default: all). */
+export const STREAM_COLLECTIONS_PARAM = 'collections';
 
 export const PULL_BATCH_MAX = 1000;
 export const PUSH_BATCH_MAX = 500;

@@ -4,7 +4,6 @@ import {
   type PullResponse,
   type PushResponse,
   type ReplicatedCollection,
-  type StreamMessage,
 } from '@emdad/domain';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db/index.ts';
@@ -16,6 +15,7 @@ import { handlerFor } from '../replication/collections.ts';
 import { parsePushBody } from '../replication/push-body.ts';
 import { resolveScope } from '../replication/scope.ts';
 import type { ChangeHub } from '../replication/stream.ts';
+import { openEventStream, streamCollectionsOf } from './replication-stream.ts';
 
 export const PUSH_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
@@ -96,40 +96,12 @@ export function registerReplicationRoutes(app: FastifyInstance, options: Replica
   app.get(API_ROUTES.replicationStream, async (request, reply) => {
     const caller = await requireCaller(request, db, tokens);
     const collection = collectionOf(request);
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      ...options.streamHeaders(request),
-    });
-    raw.flushHeaders();
-    let closed = false;
-    const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), options.heartbeatMs);
-    // The stream ends when the access token does, so the client reconnects with a fresh one.
-    const untilExpiry = Math.min(2 ** 31 - 1, Math.max(0, caller.claims.exp * 1000 - now()));
-    const expiry = setTimeout(() => close(), untilExpiry);
-    let unsubscribe: () => void = () => undefined;
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      clearInterval(heartbeat);
-      clearTimeout(expiry);
-      unsubscribe();
-      raw.end();
-    };
-    unsubscribe = hub.subscribe({
-      user: caller.user,
-      installId: caller.install.id,
-      collection,
-      send: (message: StreamMessage<unknown>) => {
-        if (!closed) raw.write(`data: ${JSON.stringify(message)}\n\n`);
-      },
-      close,
-    });
-    request.raw.on('close', close);
-    raw.on('close', close);
+    openEventStream(request, reply, caller, [collection], false, options);
+  });
+
+  // Every collection (or those named) on one connection: see replication-stream.ts for why.
+  app.get(API_ROUTES.replicationStreamAll, async (request, reply) => {
+    const caller = await requireCaller(request, db, tokens);
+    openEventStream(request, reply, caller, streamCollectionsOf(request), true, options);
   });
 }
