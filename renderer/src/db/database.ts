@@ -24,6 +24,10 @@ import {
 } from '@emdad/domain';
 import type { RxConflictHandler } from 'rxdb';
 import { getRxStorageDexieFastRead } from './dexie-storage.ts';
+// RxDB's attachments plugin and the one keeping referenced bytes through pulls (attachments/rxdb.ts).
+// A collection whose schema lists `attachments` (expenses, diagnostics, case_events) must be created
+// with `rxSchemaWithAttachments(schema)` from there, so its bytes are kept beside its documents.
+import '../attachments/rxdb.ts';
 
 addRxPlugin(RxDBLocalDocumentsPlugin);
 
