@@ -88,7 +88,7 @@ describe('mergeDocumentConflict (every collection but cases)', () => {
   it('takes the server version outright for read-only and append-only collections', () => {
     const mine = { ...base, description: 'mine' };
     const theirs = { ...base, amount: 5, serverUpdatedAt: 130 };
-    for (const spec of [COLLECTIONS.kb_articles, { ...expenses, appendOnly: true }] as MergeSpec[]) {
+    for (const spec of [COLLECTIONS.reference, { ...expenses, appendOnly: true }] as MergeSpec[]) {
       expect(
         mergeDocumentConflict(spec, {
           newDocumentState: mine,

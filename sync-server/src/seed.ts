@@ -198,7 +198,8 @@ export async function seedDemoData(db: Db): Promise<void> {
       })),
       'missing',
     );
-    await writeServerDocuments(tx, 'kb_articles', kbArticles as unknown as SeedDoc[]);
+    // 'missing': articles are written by users now (review, publishing, new versions retire old ones).
+    await writeServerDocuments(tx, 'kb_articles', kbArticles as unknown as SeedDoc[], 'missing');
     await writeServerDocuments(tx, 'reference', referenceDocuments());
     for (const u of demoUsers) {
       const profile = [

@@ -126,7 +126,7 @@ export const COLLECTIONS = {
     schema: kbArticleRxSchema,
     serverOwnedFields: KB_ARTICLE_SERVER_OWNED_FIELDS,
     approvalFields: [],
-    clientWritable: false,
+    clientWritable: true,
     migrationStrategies: kbArticleMigrationStrategies,
   },
   missions: {

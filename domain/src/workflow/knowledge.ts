@@ -97,6 +97,30 @@ export function transitionArticle(
   return articleMachine.transition(from, to, context);
 }
 
+/** The forward order of review; a device may push several forward steps at once (offline). */
+const REVIEW_ORDER: readonly ArticleStatus[] = ['draft', 'in_review', 'approved', 'published'];
+
+/**
+ * A status change as a device pushes it, which may be several forward steps taken offline (an author
+ * who writes and submits; a reviewer who approves and publishes): each step is checked by the machine
+ * with the same context, and the first refusal is the answer. Backward moves and retiring are
+ * single steps.
+ */
+export function transitionArticlePath(
+  from: string,
+  to: string,
+  context: ArticleContext,
+): MoveResult<ArticleStatus, ArticleRefusal> {
+  const a = REVIEW_ORDER.indexOf(from as ArticleStatus);
+  const b = REVIEW_ORDER.indexOf(to as ArticleStatus);
+  if (a < 0 || b < 0 || b <= a + 1) return transitionArticle(from, to, context);
+  for (let i = a; i < b; i++) {
+    const step = transitionArticle(REVIEW_ORDER[i]!, REVIEW_ORDER[i + 1]!, context);
+    if (!step.ok) return step;
+  }
+  return { ok: true, from: from as ArticleStatus, to: to as ArticleStatus };
+}
+
 export interface ArticleVersionRef {
   articleId: string;
   version: number;

@@ -293,6 +293,23 @@ CREATE INDEX cases_merchant_ref_idx ON cases ((doc ->> 'merchantId'));
 CREATE SEQUENCE mission_order_seq;
 `,
   },
+  {
+    version: 10,
+    name: 'knowledge authoring: kb_articles v1 on stored data, versions of an article looked up by article',
+    sql: `
+-- kb_articles v1 (domain/src/model/kb-articles.ts, migrateKbArticleV0ToV1): each v0 document is a
+-- version of its own article, of an unknown author ('system'). Not re-stamped: clients apply the same
+-- change to their copies through the RxDB migration strategy. owner_id is the author (scope: drafts
+-- reach their author and reviewers only).
+UPDATE documents SET owner_id = 'system', doc = doc || jsonb_build_object(
+    'templateIds', '[]'::jsonb, 'articleId', id, 'supersedes', NULL, 'authorId', 'system',
+    'reviewNote', NULL, 'reviewerId', NULL, 'reviewedAt', NULL, 'publishedBy', NULL,
+    'publishedAt', COALESCE(doc -> 'publishedAt', 'null'::jsonb), 'retiredAt', NULL)
+  WHERE collection = 'kb_articles' AND NOT (doc ? 'authorId');
+-- Publishing a version checks and retires the other versions of its article.
+CREATE INDEX documents_article_family_idx ON documents ((doc ->> 'articleId')) WHERE collection = 'kb_articles';
+`,
+  },
 ];
 
 export async function runMigrations(

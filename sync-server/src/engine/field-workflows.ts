@@ -294,25 +294,30 @@ export class FieldWorkflows {
     );
   }
 
-  /** Publishing version n of an article retires every other published version of it. */
+  /** Publishing version n of an article retires its published versions with a lower number. */
   async retireSuperseded(article: KbArticleDoc): Promise<void> {
     const family = articleFamily(article);
     await this.writer.transaction(async (w) => {
       const rows = await w.tx.query<{ id: string }>(
         `SELECT id FROM documents WHERE collection = 'kb_articles' AND NOT deleted AND doc ->> 'status' = 'published'
-           AND COALESCE(doc ->> 'articleId', id) = $1 AND id <> $2 AND (doc ->> 'version')::int < $3 ORDER BY id`,
+           AND doc ->> 'articleId' = $1 AND id <> $2 AND (doc ->> 'version')::int < $3 ORDER BY id`,
         [family, article.id, article.version],
       );
       for (const { id } of rows) {
         const old = await w.get<Doc>('kb_articles', id);
         if (old && old.status === 'published')
-          await w.put('kb_articles', { ...old, status: 'retired', updatedAt: iso(w.at) });
+          await w.put('kb_articles', {
+            ...old,
+            status: 'retired',
+            retiredAt: iso(w.at),
+            updatedAt: iso(w.at),
+          });
       }
     });
   }
 }
 
-/** The article a version belongs to (seeded articles without `articleId` are their own family). */
+/** The article a version belongs to (every v1 version has `articleId`; a v0 one was its own). */
 export function articleFamily(doc: { id: string; articleId?: string | null }): string {
   return doc.articleId ?? doc.id;
 }

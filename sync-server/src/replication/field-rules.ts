@@ -22,6 +22,7 @@ import { planSwap, type EquipmentStatus } from '@emdad/domain/workflow/equipment
 import type { LocalizedSentence } from '@emdad/domain/workflow/machine';
 import { COLLECTIONS } from '@emdad/domain/model/index';
 import type { Queryable } from '../db/index.ts';
+import { knowledgeServerFields } from './knowledge-rules.ts';
 import { Refusal, type WriteInput } from './rules.ts';
 
 type Doc = Record<string, unknown>;
@@ -225,5 +226,6 @@ export async function serverFieldsOnWrite(
       );
     }
   }
+  if (collection === 'kb_articles') Object.assign(out, knowledgeServerFields(input, at));
   return out;
 }

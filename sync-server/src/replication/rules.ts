@@ -11,6 +11,7 @@ import { transitionMission } from '@emdad/domain/workflow/mission';
 import type { LocalizedSentence } from '@emdad/domain/workflow/machine';
 import type { Queryable } from '../db/index.ts';
 import { checkFieldWorkflowWrite, expenseHasReceipt } from './field-rules.ts';
+import { checkKnowledgeWrite } from './knowledge-rules.ts';
 import type { Scope } from './scope.ts';
 import { checkSurveyWrite } from './survey-rules.ts';
 
@@ -247,6 +248,7 @@ export async function checkDocumentWrite(
       return;
     }
     case 'kb_articles':
+      return await checkKnowledgeWrite(tx, input); // authoring and review (knowledge-rules.ts)
     case 'reference':
       throw new Refusal('read_only_collection', `The ${collection} collection is read-only on clients.`);
     default:
@@ -301,7 +303,7 @@ export async function deriveScopeColumns(
       return { ...columns, regionId, branchId, serverFields: { regionId, branchId } };
     }
     case 'kb_articles':
-      return { ...columns, published: doc.status === 'published' };
+      return { ...columns, ownerId: str(doc.authorId), published: doc.status === 'published' };
     case 'missions':
       return { ...columns, ownerId: str(doc.assigneeId), creatorId: str(doc.createdBy) };
     case 'expenses':

@@ -3,13 +3,13 @@
  * GET /api/cases/:id; the stream and push run the same conditions against the rows they touch).
  *
  * - technician: cases assigned to them or created by them; equipment and merchants of their regions;
- *   published articles; their missions (assignee or creator), expenses, diagnostics, notifications;
+ *   published articles and their own drafts; their missions (assignee or creator), expenses, diagnostics, notifications;
  *   the timeline, surveys and diagnostics of the cases they see.
  * - branch staff: their branch's cases (and those they created), merchants and equipment; timeline
  *   and surveys of those cases; their notifications.
  * - supervisor: the teams they supervise (fixtures/data/teams.json): cases in the teams' regions or
  *   handled by a member, the members' missions, expenses and diagnostics, the teams' regions'
- *   merchants and equipment; every article (drafts included).
+ *   merchants and equipment; every article version (drafts and retired ones included).
  * - admin: everything.
  * Reference data is readable by everyone signed in.
  */
@@ -132,7 +132,8 @@ export function documentScopeSql(
     case 'merchants':
       return regionsOfRole();
     case 'kb_articles':
-      return scope.role === 'supervisor' ? 'TRUE' : 'd.published';
+      // Reviewers read every version; others the published ones and their own (drafts, in review).
+      return scope.role === 'supervisor' ? 'TRUE' : `(d.published OR d.owner_id = ${p.add(scope.userId)})`;
     case 'missions':
       if (scope.role === 'branch_staff') return 'FALSE';
       return `(${mineOrTeam()} OR d.creator_id = ${p.add(scope.userId)})`;

@@ -339,7 +339,8 @@ describe.each(backends().map((b) => [b.name, b] as const))('collections on %s', 
       ],
       ['equipment', () => EQUIPMENT_IDS.paxS90, who('tech1', 'branch1', 'super1', 'admin1')],
       ['kb_articles', () => 'kb-pos-paper-jam', who(...USERS)],
-      ['kb_articles', () => 'kb-ict250-draft', who('super1', 'super2', 'admin1')],
+      // A draft reaches its author (tech1) and the reviewers only.
+      ['kb_articles', () => 'kb-ict250-draft', who('tech1', 'super1', 'super2', 'admin1')],
       ['reference', () => 'team-field-ops', who(...USERS)],
     ];
     it.each(rows.map(([collection, id, expected], i) => [collection, i, id, expected] as const))(
@@ -363,13 +364,23 @@ describe.each(backends().map((b) => [b.name, b] as const))('collections on %s', 
   describe('write matrix and field-level rules', () => {
     it('read-only collections refuse every role, admins included', async () => {
       for (const user of USERS) {
-        expect(await edit(user, 'kb_articles', 'kb-pos-paper-jam', { tags: ['x'] })).toBe(
-          'read_only_collection',
-        );
         expect(await edit(user, 'reference', 'team-field-ops', { name: { fa: 'x', en: 'x' } })).toBe(
           'read_only_collection',
         );
       }
+    });
+
+    it('kb_articles: a published version is frozen for everyone; only the author edits a draft (knowledge.test.ts has the workflow)', async () => {
+      for (const user of USERS)
+        expect(await edit(user, 'kb_articles', 'kb-pos-paper-jam', { tags: ['x'] })).toBe('forbidden');
+      expect(await edit('tech2', 'kb_articles', 'kb-ict250-draft', { tags: ['x'] })).toBe('out_of_scope');
+      expect(await edit('super1', 'kb_articles', 'kb-ict250-draft', { tags: ['x'] })).toBe('forbidden');
+      expect(await edit('tech1', 'kb_articles', 'kb-ict250-draft', { tags: ['pos', 'ict250'] })).toBe(
+        'accepted',
+      );
+      expect(await edit('tech1', 'kb_articles', 'kb-ict250-draft', { reviewerId: 'usr-tech1' })).toBe(
+        'server_owned_field',
+      );
     });
 
     it('merchants: branch staff of the branch, supervisors of the region and admins; technicians never', async () => {
