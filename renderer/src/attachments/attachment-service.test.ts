@@ -401,3 +401,38 @@ describe('read', () => {
     await expect(offline).rejects.toMatchObject({ code: 'network_unavailable' });
   });
 });
+
+describe('startSessionAttachments', () => {
+  it('offline: attaches without an uploader; online: beforePush(collection, docs) sends the bytes first', async () => {
+    const { startSessionAttachments } = await import('./session.ts');
+    const auth = { getAccessToken: async () => 'token', refresh: async () => false };
+    const db = await openDb();
+    await db.expenses.insert(expense('exp-s1'));
+    const offline = startSessionAttachments({ db, serverUrl: 'http://server', auth, online: false });
+    expect(offline.uploader).toBeNull();
+    const ref = await offline.service.attach('expenses', 'exp-s1', file('session receipt'));
+    await offline.beforePush('expenses', [{ attachments: [ref] }]);
+    await offline.stop();
+
+    const puts: { url: string; type: string | null; auth: string | null }[] = [];
+    const online = startSessionAttachments({
+      db,
+      serverUrl: 'http://server/',
+      auth,
+      online: true,
+      fetch: async (url, init) => {
+        const headers = new Headers(init?.headers);
+        puts.push({ url, type: headers.get('content-type'), auth: headers.get('authorization') });
+        return new Response(JSON.stringify({ sha256: ref.sha256 }), { status: 201 });
+      },
+    });
+    await online.beforePush('expenses', [{ attachments: [ref] }]);
+    expect(puts[0]).toEqual({
+      url: `http://server/api/attachments/${ref.sha256}`,
+      type: 'image/jpeg',
+      auth: 'Bearer token',
+    });
+    expect(await online.uploader!.pending()).toEqual([]);
+    await online.stop();
+  });
+});
