@@ -1,6 +1,8 @@
 /**
- * notifications: messages for one user (assignment, SLA warning, expense decision). The server
- * writes them; the recipient may only mark one read (`readAt`).
+ * notifications: messages for one user (assignment, SLA warning and breach, expense decision). The
+ * server writes them; the recipient may only mark one read (`readAt`). A notification is written when
+ * it is delivered: the SLA engine holds one raised outside the recipient's working hours until their
+ * next working window (sync-server/src/engine), so clients show every notification they receive.
  */
 import {
   BASE_SERVER_OWNED,
@@ -18,6 +20,8 @@ import {
 export const NOTIFICATION_KINDS = [
   'assignment',
   'sla_warning',
+  // v1
+  'sla_breach',
   'expense_decision',
   'mission',
   'system',
@@ -53,7 +57,7 @@ export const notificationJsonSchema = {
 
 export const notificationRxSchema = {
   title: 'notifications',
-  version: 0,
+  version: 1,
   primaryKey: 'id',
   ...notificationJsonSchema,
   indexes: ['createdAt'],
@@ -62,4 +66,5 @@ export const notificationRxSchema = {
 export const NOTIFICATION_SERVER_OWNED_FIELDS = BASE_SERVER_OWNED;
 /** The only field a recipient may change. */
 export const NOTIFICATION_CLIENT_FIELDS = ['readAt', 'updatedAt'] as const;
-export const notificationMigrationStrategies: Record<number, MigrationStrategy> = {};
+/** v1 only adds the kind `sla_breach`: stored v0 documents are unchanged. */
+export const notificationMigrationStrategies: Record<number, MigrationStrategy> = { 1: (doc) => doc };

@@ -50,10 +50,16 @@ describe('SLA evaluation of a case', () => {
     expect(e.update.state).toBe('not_started');
     expect(e.overall).toBe('on_track');
     expect(e.actions).toEqual([]);
-    expect(toCaseSla(e)).toEqual({
+    expect(toCaseSla(e, 'cal-tehran')).toMatchObject({
       firstResponseDueAt: iso('2026-11-21T09:00'),
       resolutionDueAt: iso('2026-11-22T09:00'),
+      updateDueAt: null,
       state: 'on_track',
+      paused: false,
+      calendarId: 'cal-tehran',
+      targets: {
+        firstResponse: { state: 'on_track', dueAt: iso('2026-11-21T09:00'), remainingMinutes: null },
+      },
     });
   });
 

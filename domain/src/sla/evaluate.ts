@@ -15,7 +15,7 @@
  *   time), `warning` from `warningShare` of it, `met` when its clock stopped in time.
  */
 import type { CaseStatus } from '../case-state.ts';
-import type { CasePriority, CaseSla } from '../case.ts';
+import type { CasePriority, CaseSla, CaseSlaTarget } from '../case.ts';
 import {
   addBusinessSecondsAt,
   businessSecondsInRange,
@@ -546,12 +546,42 @@ function warningCrossing(t: SlaTargetEvaluation, nowIso: string): string | null 
   return t.warningAt !== null && t.warningAt <= nowIso ? t.warningAt : null;
 }
 
-/** The server-owned `sla` field of a case document, from an evaluation. */
-export function toCaseSla(evaluation: SlaEvaluation): CaseSla {
+function caseSlaTarget(t: SlaTargetEvaluation, paused: boolean): CaseSlaTarget {
+  // Paused: the due time moves with every tick while the clock stands still, so the document
+  // keeps what is left instead (constant while paused); otherwise only threshold instants.
+  const pausedNow = paused && t.state !== 'met' && t.state !== 'not_started';
   return {
-    firstResponseDueAt: evaluation.firstResponse.dueAt,
-    resolutionDueAt: evaluation.resolution.dueAt,
+    state: t.state,
+    targetMinutes: t.targetMinutes,
+    dueAt: pausedNow ? null : t.dueAt,
+    warningAt: pausedNow ? null : t.warningAt,
+    breachedAt: t.breachedAt,
+    metAt: t.metAt,
+    remainingMinutes: pausedNow ? Math.round(t.remainingMinutes * 100) / 100 : null,
+  };
+}
+
+/**
+ * The server-owned `sla` field of a case document, from an evaluation: only values that change at
+ * thresholds or on timeline events, so recomputing a case where nothing was crossed changes nothing.
+ */
+export function toCaseSla(evaluation: SlaEvaluation, calendarId: string | null = null): CaseSla {
+  const paused = evaluation.paused;
+  const targets = {
+    firstResponse: caseSlaTarget(evaluation.firstResponse, paused),
+    update: caseSlaTarget(evaluation.update, paused),
+    resolution: caseSlaTarget(evaluation.resolution, paused),
+  };
+  return {
     state: evaluation.overall,
+    firstResponseDueAt: targets.firstResponse.dueAt,
+    updateDueAt: targets.update.dueAt,
+    resolutionDueAt: targets.resolution.dueAt,
+    paused,
+    pausedSince: evaluation.pausedSince,
+    pausedReason: evaluation.pausedReason,
+    targets,
+    calendarId,
   };
 }
 
