@@ -4,7 +4,7 @@
  * strategies and whether clients may push to it. The server validates and routes by this table;
  * the renderer creates its RxDB collections from it.
  */
-import { CASE_SERVER_OWNED_FIELDS, caseRxSchema } from '../case.ts';
+import { CASE_SERVER_OWNED_FIELDS, caseMigrationStrategies, caseRxSchema } from '../case.ts';
 import {
   caseEventRxSchema,
   CASE_EVENT_SERVER_OWNED_FIELDS,
@@ -92,7 +92,7 @@ export const COLLECTIONS = {
     serverOwnedFields: CASE_SERVER_OWNED_FIELDS,
     approvalFields: [],
     clientWritable: true,
-    migrationStrategies: {},
+    migrationStrategies: caseMigrationStrategies,
   },
   case_events: {
     schema: caseEventRxSchema,
