@@ -4,7 +4,8 @@
  *   EMDAD_DATA_DIR, default $XDG_DATA_HOME/emdad-field or ~/.local/share/emdad-field),
  *   EMDAD_SEED (demo | none; default demo), EMDAD_RENDERER_DIST (built console to serve at /),
  *   EMDAD_ACCESS_TOKEN_TTL_SECONDS (900), EMDAD_LOGIN_RATE_LIMIT (login attempts per IP per minute, 30),
- *   EMDAD_PUBLIC_TRACK_RATE_LIMIT (public tracking requests per IP per minute, 20), EMDAD_LOG_LEVEL (info).
+ *   EMDAD_PUBLIC_TRACK_RATE_LIMIT (public tracking requests per IP per minute, 20),
+ *   EMDAD_SLA_TICK_MS (the case engine's timer, 60000), EMDAD_LOG_LEVEL (info).
  */
 import { join } from 'node:path';
 import { defaultDataDir } from './config.ts';
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
   const ttl = env.EMDAD_ACCESS_TOKEN_TTL_SECONDS ? Number(env.EMDAD_ACCESS_TOKEN_TTL_SECONDS) : undefined;
   const loginRate = env.EMDAD_LOGIN_RATE_LIMIT ? Number(env.EMDAD_LOGIN_RATE_LIMIT) : undefined;
   const trackRate = env.EMDAD_PUBLIC_TRACK_RATE_LIMIT ? Number(env.EMDAD_PUBLIC_TRACK_RATE_LIMIT) : undefined;
+  const slaTick = env.EMDAD_SLA_TICK_MS ? Number(env.EMDAD_SLA_TICK_MS) : undefined;
 
   const server = await createSyncServer({
     database: databaseUrl ? { kind: 'postgres', url: databaseUrl } : { kind: 'pglite', dataDir },
@@ -28,6 +30,8 @@ async function main(): Promise<void> {
     ...(loginRate ? { loginRateLimitPerMinute: loginRate } : {}),
     ...(trackRate ? { publicTrackRateLimitPerMinute: trackRate } : {}),
     logger: { level: env.EMDAD_LOG_LEVEL ?? 'info' },
+    // The case engine (SLA, routing, escalation, notifications) always runs in the real server.
+    engine: slaTick ? { slaTickMs: slaTick } : {},
   });
   const address = await server.app.listen({ port, host });
   const where = databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${dataDir}`;

@@ -20,6 +20,8 @@ import { registerApiRoutes } from './routes/api.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { FieldWorkflows } from './engine/field-workflows.ts';
 import { ServerWriter } from './engine/server-writes.ts';
+import { CaseEngine } from './engine/case-engine.ts';
+import { engineSettings, type EngineSettings } from './engine/settings.ts';
 import { registerFieldRoutes } from './routes/field.ts';
 import { registerReplicationRoutes } from './routes/replication.ts';
 import { SurveyEngine } from './engine/surveys.ts';
@@ -47,6 +49,13 @@ export interface SyncServerOptions {
   streamHeartbeatMs?: number;
   /** Answer CORS requests from any origin (tokens travel in headers, never cookies); default true. */
   cors?: boolean;
+  /**
+   * The case engine (SLA, routing, escalation, duplicates; src/engine/case-engine.ts): settings over
+   * the defaults (`{}` for all of them; `{ slaTickMs: false }` for tests that call `engine.tick()`).
+   * Absent: the engine does not react to pushes and runs no timer (tests of other features see only
+   * their own writes); `main.ts` always turns it on.
+   */
+  engine?: Partial<EngineSettings>;
   /** Public tracking: requests per IP address per minute to each public route; default 20. */
   publicTrackRateLimitPerMinute?: number;
   /** Public tracking: the floor every answer waits for (no timing oracle); default 250 ms. */
@@ -60,6 +69,8 @@ export interface SyncServer {
   db: Db;
   /** Open live replication streams on this instance (for tests and health reporting). */
   liveStreams(): number;
+  /** The case engine: `tick()` runs the SLA timer once (tests move the injected clock, then tick). */
+  engine: CaseEngine;
   close(): Promise<void>;
 }
 
@@ -165,8 +176,19 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
       lockout: options.publicTrackLockout ?? DEFAULT_LOCKOUT,
       minResponseMs: options.publicTrackMinResponseMs ?? 250,
     });
+    const caseEngine = new CaseEngine(
+      db,
+      new ServerWriter(db, hub, now),
+      now,
+      engineSettings(options.engine),
+    );
+    const engineOn = options.engine !== undefined;
     registerReplicationRoutes(app, {
-      afterPush: [(collection, stamp) => fieldWorkflows.afterPush(collection, stamp), surveyReaction.react],
+      afterPush: [
+        ...(engineOn ? [caseEngine.pushReaction] : []),
+        (collection, stamp) => fieldWorkflows.afterPush(collection, stamp),
+        surveyReaction.react,
+      ],
       db,
       tokens,
       hub,
@@ -190,14 +212,18 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
     });
     await app.ready();
 
+    if (engineOn) caseEngine.start();
+
     const startedHub = hub;
     let closing: Promise<void> | undefined;
     return {
       app,
       db,
       liveStreams: () => startedHub.size,
+      engine: caseEngine,
       close() {
         closing ??= (async () => {
+          await caseEngine.stop();
           await startedHub.close();
           await app.close();
           await db.close();

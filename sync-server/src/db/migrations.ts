@@ -229,6 +229,98 @@ CREATE TABLE push_receipts (
 `,
   },
   {
+    version: 5,
+    name: 'SLA engine: cases v1 and case_events v1 on stored data, engine state, routing state, notification outbox',
+    sql: `
+-- cases v1 (domain/src/case.ts, migrateCaseV0ToV1): routing fields start empty; a v0 sla keeps its due
+-- times and state, its per-target detail arrives with the engine's next recomputation. Not re-stamped:
+-- clients apply the same change to their copies through the RxDB migration strategy.
+UPDATE cases SET doc = doc || jsonb_build_object(
+    'sla', CASE WHEN jsonb_typeof(doc -> 'sla') = 'object' THEN jsonb_build_object(
+      'state', doc -> 'sla' -> 'state',
+      'firstResponseDueAt', doc -> 'sla' -> 'firstResponseDueAt',
+      'updateDueAt', NULL,
+      'resolutionDueAt', doc -> 'sla' -> 'resolutionDueAt',
+      'paused', COALESCE(doc -> 'sla' ->> 'state' = 'paused', FALSE),
+      'pausedSince', NULL,
+      'pausedReason', NULL,
+      'targets', NULL,
+      'calendarId', NULL,
+      'ola', NULL) ELSE 'null'::jsonb END,
+    'teamId', COALESCE(doc -> 'teamId', 'null'::jsonb),
+    'supportTier', COALESCE(doc -> 'supportTier', 'null'::jsonb),
+    'possibleDuplicateOf', COALESCE(doc -> 'possibleDuplicateOf', 'null'::jsonb))
+  WHERE NOT (doc ? 'supportTier');
+-- case_events v1 (domain/src/model/case-events.ts, migrateCaseEventV0ToV1).
+UPDATE documents SET doc = doc || jsonb_build_object(
+    'visibility', CASE WHEN doc ->> 'kind' = 'status_change' THEN 'public' ELSE 'internal' END,
+    'attachments', '[]'::jsonb,
+    'teamId', NULL, 'supportTier', NULL, 'sla', NULL, 'escalation', NULL, 'duplicateOf', NULL, 'clock', NULL)
+  WHERE collection = 'case_events' AND NOT (doc ? 'visibility');
+
+-- What the SLA engine knows of each case (sync-server/src/engine): the creation time its clocks count
+-- from (the device's time within the skew bound), the statuses it saw and when, whether it was routed
+-- and checked for duplicates, and when something can next change (the timer only looks at those due).
+CREATE TABLE engine_cases (
+  case_id TEXT COLLATE "C" PRIMARY KEY,
+  accepted_created_at BIGINT NOT NULL,
+  last_status TEXT NOT NULL,
+  routed_at BIGINT,
+  duplicate_checked_at BIGINT,
+  open BOOLEAN NOT NULL DEFAULT TRUE,
+  next_check_at BIGINT
+);
+CREATE INDEX engine_cases_due_idx ON engine_cases (next_check_at) WHERE open;
+-- The status timeline the engine observed (status_change events and status edits of the case).
+CREATE TABLE engine_case_statuses (
+  case_id TEXT COLLATE "C" NOT NULL,
+  at BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  source TEXT NOT NULL
+);
+CREATE INDEX engine_case_statuses_case_idx ON engine_case_statuses (case_id, at);
+-- Device event times as accepted (skew.ts): the time SLA counts for each timeline event.
+CREATE TABLE engine_event_times (
+  event_id TEXT COLLATE "C" PRIMARY KEY,
+  case_id TEXT COLLATE "C" NOT NULL,
+  at BIGINT NOT NULL,
+  customer_facing BOOLEAN NOT NULL,
+  flagged BOOLEAN NOT NULL
+);
+CREATE INDEX engine_event_times_case_idx ON engine_event_times (case_id, at);
+-- Support hops (L1 → L2 → L3 → product): each hop's own internal target (OLA).
+CREATE TABLE engine_hops (
+  case_id TEXT COLLATE "C" NOT NULL,
+  tier TEXT NOT NULL,
+  team_id TEXT,
+  from_at BIGINT NOT NULL,
+  to_at BIGINT,
+  PRIMARY KEY (case_id, from_at)
+);
+-- Every SLA event and escalation action applied, once per (case, key): the engine's idempotency.
+CREATE TABLE engine_applied (
+  case_id TEXT COLLATE "C" NOT NULL,
+  action_key TEXT NOT NULL,
+  applied_at BIGINT NOT NULL,
+  PRIMARY KEY (case_id, action_key)
+);
+-- Round-robin cursor per routing queue (team|tier|region).
+CREATE TABLE routing_state (
+  queue TEXT PRIMARY KEY,
+  last_assignee TEXT NOT NULL
+);
+-- Notifications held until the recipient's working hours; written as documents when due.
+CREATE TABLE notification_outbox (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  deliver_at BIGINT NOT NULL,
+  doc JSONB NOT NULL,
+  delivered_at BIGINT
+);
+CREATE INDEX notification_outbox_due_idx ON notification_outbox (deliver_at) WHERE delivered_at IS NULL;
+`,
+  },
+  {
     version: 6,
     name: 'attachments (bytes keyed by SHA-256) and their uploaders',
     sql: `

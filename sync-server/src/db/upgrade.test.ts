@@ -88,7 +88,10 @@ describe.each(backends().map((b) => [b.name, b] as const))(
         const tech1 = await login(server.app, 'tech1', 'install-v1');
         expect(tech1.install.trackingPrefix).toBe(prefix);
         const { documents } = await pullAll(server.app, tech1);
-        expect(documents).toEqual([{ ...stored, _deleted: false }]);
+        // Migration 5 (cases v1) gave it the routing fields, empty; nothing else changed.
+        expect(documents).toEqual([
+          { ...stored, teamId: null, supportTier: null, possibleDuplicateOf: null, _deleted: false },
+        ]);
 
         // The old case is edited like any other, and the edit is audited.
         const result = await push(server.app, tech1, [

@@ -69,6 +69,11 @@ export interface ServerWriteSession {
   ): Promise<StoredDoc<T>>;
   /** Collections written so far, with the stamp each got. */
   readonly written: ReadonlyMap<CollectionName, number>;
+  /**
+   * Takes the collections' locks now, in the registry's order (see "Locks" above), for a
+   * transaction that first does something else under its own lock (e.g. the engine's tick lock).
+   */
+  lock(...collections: CollectionName[]): Promise<void>;
 }
 
 export interface ServerTransactionOptions {
@@ -135,10 +140,7 @@ export class ServerWriter {
       try {
         const { result, written } = await this.db.transaction(async (tx) => {
           const session = new WriteSession(tx, this.now);
-          const upFront = [...new Set(options.lock ?? [])].sort(
-            (a, b) => COLLECTION_NAMES.indexOf(a) - COLLECTION_NAMES.indexOf(b),
-          );
-          for (const collection of upFront) await session.lock(collection);
+          await session.lock(...(options.lock ?? []));
           const result = await fn(session);
           return { result, written: new Map(session.written) };
         });
@@ -167,7 +169,14 @@ class WriteSession implements ServerWriteSession {
     this.at = now();
   }
 
-  async lock(collection: CollectionName): Promise<void> {
+  async lock(...collections: CollectionName[]): Promise<void> {
+    const ordered = [...new Set(collections)].sort(
+      (a, b) => COLLECTION_NAMES.indexOf(a) - COLLECTION_NAMES.indexOf(b),
+    );
+    for (const collection of ordered) await this.lockOne(collection);
+  }
+
+  private async lockOne(collection: CollectionName): Promise<void> {
     if (this.locked.has(collection)) return;
     await lockCollection(this.tx, collection);
     this.locked.add(collection);

@@ -118,6 +118,15 @@ export async function casesWithStamp(
   return mergeSorted(visible, moved).map((r) => r.doc);
 }
 
+/** The routing fields (cases v1) the server last wrote; absent ones stay absent. */
+function keptRoutingFields(master: CaseDoc | undefined): Partial<CaseDoc> {
+  const kept: Partial<CaseDoc> = {};
+  if (master?.teamId !== undefined) kept.teamId = master.teamId;
+  if (master?.supportTier !== undefined) kept.supportTier = master.supportTier;
+  if (master?.possibleDuplicateOf !== undefined) kept.possibleDuplicateOf = master.possibleDuplicateOf;
+  return kept;
+}
+
 /** The columns case scope conditions test (scope.ts), as the table stores them. */
 export function caseScopeColumns(
   doc: Pick<CaseDoc, 'branchId' | 'createdBy' | 'assigneeId'>,
@@ -376,7 +385,9 @@ export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]):
           ...(candidate as CaseDoc),
           serverUpdatedAt: serverStamp,
           acknowledgedUpdatedAt: candidate.updatedAt,
+          // The server's own fields (SLA, routing, duplicate flag) stay what the server last wrote.
           sla: master?.sla ?? null,
+          ...keptRoutingFields(master),
         };
         await upsertCaseRow(tx, stored, Boolean(pushed._deleted));
         if (master)

@@ -24,7 +24,28 @@ export const PUSH_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
  * carry `stamp`). Awaited before the push is answered, so the device's next pull already holds the
  * follow-up writes; each reaction is idempotent and reports its own failures (the push stands).
  */
-export type PushReaction = (collection: ReplicatedCollection, stamp: number) => Promise<void>;
+export type PushReaction = (
+  collection: ReplicatedCollection,
+  stamp: number,
+  facts: PushFacts,
+) => Promise<void>;
+
+/** What the push request said about its device, for reactions that need it. */
+export interface PushFacts {
+  /**
+   * The device's clock when it sent the push (header `x-emdad-device-time`, ms since epoch), or null:
+   * the case engine takes offline event times within the skew bound of it (domain/src/sla/skew.ts).
+   */
+  deviceNow: number | null;
+}
+
+export const DEVICE_TIME_HEADER = 'x-emdad-device-time';
+
+function deviceTimeOf(request: FastifyRequest): number | null {
+  const raw = request.headers[DEVICE_TIME_HEADER];
+  const value = Number(Array.isArray(raw) ? raw[0] : raw);
+  return raw !== undefined && Number.isFinite(value) && value > 0 ? value : null;
+}
 
 export interface ReplicationRouteOptions {
   db: Db;
@@ -87,7 +108,8 @@ export function registerReplicationRoutes(app: FastifyInstance, options: Replica
       );
       if (outcome.stamp !== null) {
         await hub.announce({ collection, stamp: outcome.stamp });
-        for (const react of options.afterPush ?? []) await react(collection, outcome.stamp);
+        const facts: PushFacts = { deviceNow: deviceTimeOf(request) };
+        for (const react of options.afterPush ?? []) await react(collection, outcome.stamp, facts);
       }
       return outcome.response;
     },
