@@ -299,6 +299,40 @@ describe.each(backends())('case engine on $name', (backend) => {
     expect(assignees[1]).not.toBe(assignees[2]);
   });
 
+  it('refuses SLA, escalation, duplicate and clock entries pushed by a device', async () => {
+    const at = new Date(clock.now()).toISOString();
+    const base = {
+      id: `evt-${crypto.randomUUID()}`,
+      caseId: walkIn.id,
+      authorId: USER_IDS.branch1,
+      at,
+      body: null,
+      fromStatus: null,
+      toStatus: null,
+      assigneeId: null,
+      minutes: null,
+      diagnosticId: null,
+      articleId: null,
+      createdAt: at,
+      updatedAt: at,
+      _deleted: false,
+    };
+    const forged = [
+      { ...base, kind: 'sla', sla: { target: 'resolution', level: 'breach', crossedAt: at, dueAt: null } },
+      { ...base, id: `evt-${crypto.randomUUID()}`, kind: 'comment', duplicateOf: walkIn.id },
+    ];
+    const answer = await server.app.inject({
+      method: 'POST',
+      url: '/api/replication/case_events/push',
+      headers: bearer(branch1),
+      payload: forged.map((e) => ({ newDocumentState: e, assumedMasterState: null })),
+    });
+    expect(answer.json<{ refused: { code: string }[] }>().refused.map((r) => r.code)).toEqual([
+      'server_owned_field',
+      'server_owned_field',
+    ]);
+  });
+
   it.runIf(backend.name === 'postgres')(
     'acts on the timer in one instance at a time (advisory lock)',
     async () => {

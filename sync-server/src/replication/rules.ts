@@ -68,6 +68,10 @@ async function supervisorOf(tx: Queryable, userId: string): Promise<string | nul
   return rows[0]?.supervisor_id ?? null;
 }
 
+/** case_events kinds and fields only the case engine writes. */
+const SERVER_EVENT_KINDS: readonly string[] = ['sla', 'escalation', 'duplicate_flag', 'clock_flag'];
+const SERVER_EVENT_FIELDS = ['sla', 'escalation', 'duplicateOf', 'clock'] as const;
+
 export async function checkDocumentWrite(
   tx: Queryable,
   collection: Exclude<CollectionName, 'cases'>,
@@ -82,6 +86,15 @@ export async function checkDocumentWrite(
       if (input.deleted) throw new Refusal('append_only', 'A timeline entry cannot be deleted.');
       if (candidate.authorId !== me)
         throw new Refusal('forbidden', 'A new entry must be written by the signed-in user.');
+      // SLA, escalation, duplicate and clock entries are the server's record (sync-server/src/engine).
+      if (
+        SERVER_EVENT_KINDS.includes(String(candidate.kind)) ||
+        SERVER_EVENT_FIELDS.some((f) => candidate[f] != null)
+      )
+        throw new Refusal(
+          'server_owned_field',
+          'SLA, escalation, duplicate and clock entries are written by the server; add a comment instead.',
+        );
       return;
     }
     case 'surveys':
