@@ -84,7 +84,7 @@ export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 const CORS_HEADERS = {
   'access-control-allow-origin': '*',
   'access-control-allow-methods': 'GET, POST, PUT, OPTIONS',
-  'access-control-allow-headers': 'authorization, content-type, last-event-id',
+  'access-control-allow-headers': 'authorization, content-type, last-event-id, x-emdad-device-time',
   'access-control-max-age': '600',
 } as const;
 
