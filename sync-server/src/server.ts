@@ -167,7 +167,6 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
     const surveyReaction = surveys.pushReaction((error) =>
       app.log.error({ err: error }, 'survey workflow after a push'),
     );
-    await surveyReaction.reconcileAtStart();
     registerPublicTrackingRoutes(app, {
       db,
       now,
@@ -183,6 +182,11 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
       engineSettings(options.engine),
     );
     const engineOn = options.engine !== undefined;
+    // Call-back tasks the survey rules open get their SLA, routing event and notification from the
+    // case engine, as a pushed case does.
+    if (engineOn)
+      surveys.onCasesWritten = (stamp) => caseEngine.pushReaction('cases', stamp, { deviceNow: null });
+    await surveyReaction.reconcileAtStart();
     registerReplicationRoutes(app, {
       afterPush: [
         ...(engineOn ? [caseEngine.pushReaction] : []),

@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isCaseStatus, type CaseDoc } from '@emdad/domain';
-import type { CaseEventDoc, SurveyDoc } from '@emdad/domain/model/index';
+import { caseEventVisibility, type CaseEventDoc, type SurveyDoc } from '@emdad/domain/model/index';
 import {
   lastFourDigits,
   PUBLIC_STATUS_LABELS,
@@ -43,17 +43,16 @@ export async function findTrackedCase(db: Queryable, code: string, phone4: strin
   return matches && found ? found : null;
 }
 
-type StoredEvent = Partial<CaseEventDoc> & { visibility?: 'public' | 'internal' };
+type StoredEvent = Partial<CaseEventDoc>;
 
 /**
- * Public events only: those marked `visibility: 'public'` (case_events v1); events written before
- * that field existed count as public only when they are status changes. Of the public ones, status
- * changes and messages to the customer are shown; no other kind carries anything for the merchant.
+ * Public events only (`caseEventVisibility`: marked `public`, or a status change not marked
+ * otherwise). Of those, status changes and messages to the customer are shown; no other kind
+ * carries anything for the merchant.
  */
 function publicEntry(event: StoredEvent): PublicTimelineEntry | null {
-  const isPublic =
-    event.visibility !== undefined ? event.visibility === 'public' : event.kind === 'status_change';
-  if (!isPublic || typeof event.at !== 'string') return null;
+  if (typeof event.kind !== 'string' || typeof event.at !== 'string') return null;
+  if (caseEventVisibility({ kind: event.kind, visibility: event.visibility }) !== 'public') return null;
   if (event.kind === 'status_change' && isCaseStatus(event.toStatus))
     return { at: event.at, kind: 'status_change', label: statusChangeLabel(event.toStatus), note: null };
   if (event.kind === 'comment' && typeof event.body === 'string' && event.body.trim())

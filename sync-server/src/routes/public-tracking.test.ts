@@ -176,6 +176,17 @@ describe.each(backends().map((b) => [b.name, b] as const))('public tracking on %
         }),
         event(filed.id, USER_IDS.admin1, { kind: 'comment', body: 'INTERNAL: merchant is difficult' }),
         event(filed.id, USER_IDS.admin1, { kind: 'time_logged', minutes: 30 }),
+        event(filed.id, USER_IDS.admin1, {
+          kind: 'comment',
+          body: 'A technician visits you tomorrow morning.',
+          visibility: 'public',
+        }),
+        event(filed.id, USER_IDS.admin1, {
+          kind: 'status_change',
+          fromStatus: 'in_progress',
+          toStatus: 'pending_vendor',
+          visibility: 'internal',
+        }),
       ];
       const pushed = await pushTo(
         server.app,
@@ -197,7 +208,8 @@ describe.each(backends().map((b) => [b.name, b] as const))('public tracking on %
       expect(Object.keys(answer.status.label).sort()).toEqual(['en', 'fa']);
       expect(answer.createdAt).toBe(filed.createdAt);
       expect(answer.survey).toBeNull();
-      expect(answer.timeline.map((e) => e.kind)).toEqual(['created', 'status_change']);
+      expect(answer.timeline.map((e) => e.kind)).toEqual(['created', 'status_change', 'message']);
+      expect(answer.timeline[2]!.note).toBe('A technician visits you tomorrow morning.');
       for (const entry of answer.timeline) {
         expect(Object.keys(entry).sort()).toEqual([...PUBLIC_TIMELINE_ENTRY_KEYS].sort());
         expect(Object.keys(entry.label).sort()).toEqual(['en', 'fa']);
@@ -429,6 +441,70 @@ describe.each(backends().map((b) => [b.name, b] as const))('public tracking on %
       expect(audit).toEqual([{ user_id: 'system', collection: 'cases' }]);
       // The page now shows the survey as answered.
       expect((await track(filed.trackingCode, '4567')).body.survey).toEqual({ status: 'answered' });
+    });
+
+    it('with the case engine on, the call-back task gets its SLA and the manager is notified', async () => {
+      const withEngine = await createSyncServer({
+        database: await backend.freshDatabase('public_tracking_engine'),
+        seed: 'demo',
+        now: clock.now,
+        rendererDist: false,
+        publicTrackMinResponseMs: 0,
+        engine: { slaTickMs: false },
+      });
+      try {
+        const branch = await login(withEngine.app, 'branch1');
+        const admin = await login(withEngine.app, 'admin1');
+        clock.advance(1000);
+        let current = newCase(branch, { assigneeId: USER_IDS.tech1, reporterPhone: '09121234567' });
+        expect(
+          (await push(withEngine.app, branch, [{ newDocumentState: current, assumedMasterState: null }])).body
+            .refused,
+        ).toEqual([]);
+        for (const status of ['resolved', 'closed'] as const) {
+          const rows = await withEngine.db.query<{ doc: CaseDoc; server_updated_at: unknown }>(
+            'SELECT doc, server_updated_at FROM cases WHERE id = $1',
+            [current.id],
+          );
+          const master = {
+            ...rows[0]!.doc,
+            serverUpdatedAt: Number(rows[0]!.server_updated_at),
+            _deleted: false,
+          };
+          clock.advance(60_000);
+          const next = edited(master, { status }, new Date(clock.now()).toISOString());
+          expect(
+            (await push(withEngine.app, admin, [{ newDocumentState: next, assumedMasterState: master }])).body
+              .refused,
+          ).toEqual([]);
+          current = next;
+        }
+        const answered = await withEngine.app.inject({
+          method: 'POST',
+          url: '/api/public/track/survey',
+          payload: { code: current.trackingCode, phone4: '4567', score: 1, comment: null },
+        });
+        expect(answered.json()).toMatchObject({ callbackPromised: true });
+        const tasks = await withEngine.db.query<{ doc: CaseDoc }>(
+          "SELECT doc FROM cases WHERE doc->>'templateId' = $1",
+          [CALLBACK_TEMPLATE_ID],
+        );
+        expect(tasks).toHaveLength(1);
+        const task = tasks[0]!.doc;
+        expect(task.assigneeId).toBe(USER_IDS.super1);
+        expect(task.sla).toMatchObject({ resolutionDueAt: expect.any(String) });
+        const notified = await withEngine.db.query<{ id: string }>(
+          "SELECT id FROM documents WHERE collection = 'notifications' AND owner_id = $1",
+          [USER_IDS.super1],
+        );
+        const held = await withEngine.db.query<{ id: string }>(
+          'SELECT id FROM notification_outbox WHERE user_id = $1',
+          [USER_IDS.super1],
+        );
+        expect(notified.length + held.length).toBeGreaterThan(0);
+      } finally {
+        await withEngine.close();
+      }
     });
 
     it('a good score makes no task; an open case has no survey to answer', async () => {
