@@ -7,7 +7,7 @@ import { formatDateTime, formatNumber } from '../i18n/i18n.ts';
 import { useCases, useLanguage, type CaseRow } from '../app/hooks.ts';
 import { useUser } from '../app/services.ts';
 import { useUiStore } from '../ui/store.ts';
-import { caseSyncState, newestFirst, spacerHeights } from './case-list-view.ts';
+import { caseSyncState, newestFirst, slaSummary, spacerHeights } from './case-list-view.ts';
 
 /**
  * Every row is one line of this height (long text is cut with an ellipsis, the full text in its
@@ -15,7 +15,7 @@ import { caseSyncState, newestFirst, spacerHeights } from './case-list-view.ts';
  * the last case and a jump never shifts as rows are measured. Must match `.case-row` in styles.css.
  */
 export const CASE_ROW_HEIGHT_PX = 48;
-const COLUMNS = 6;
+const COLUMNS = 7;
 
 interface CaseTableRowProps {
   doc: CaseRow;
@@ -40,6 +40,7 @@ const CaseTableRow = memo(function CaseTableRow({
   const { t } = useTranslation();
   const state = caseSyncState(doc, refusedIds);
   const merchant = merchantName ?? doc.merchantId ?? '—';
+  const sla = slaSummary(doc.sla);
   return (
     <tr
       className="case-row"
@@ -55,6 +56,17 @@ const CaseTableRow = memo(function CaseTableRow({
       </td>
       <td title={doc.subject}>{doc.subject}</td>
       <td>{t(`status.${doc.status}`)}</td>
+      <td>
+        <span
+          className={`badge ${sla.state === 'breached' ? 'badge-error' : sla.state === 'on_track' ? 'badge-ok' : 'badge-wait'}`}
+          data-testid="sla-badge"
+          data-sla-state={sla.state}
+          data-due-at={sla.dueAt ?? undefined}
+        >
+          {t(`sla.${sla.state}`)}
+        </span>{' '}
+        {sla.dueAt ? <time dateTime={sla.dueAt}>{formatDateTime(sla.dueAt, lang)}</time> : null}
+      </td>
       <td title={merchant}>{merchant}</td>
       <td>
         <time dateTime={doc.createdAt}>{formatDateTime(doc.createdAt, lang)}</time>
@@ -144,6 +156,7 @@ export function CaseListPage() {
             <col className="col-code" />
             <col className="col-subject" />
             <col className="col-status" />
+            <col className="col-sla" />
             <col className="col-merchant" />
             <col className="col-date" />
             <col className="col-sync" />
@@ -153,6 +166,7 @@ export function CaseListPage() {
               <th scope="col">{t('cases.trackingCode')}</th>
               <th scope="col">{t('cases.subject')}</th>
               <th scope="col">{t('cases.status')}</th>
+              <th scope="col">{t('cases.sla')}</th>
               <th scope="col">{t('cases.merchant')}</th>
               <th scope="col">{t('cases.createdAt')}</th>
               <th scope="col">{t('cases.sync')}</th>

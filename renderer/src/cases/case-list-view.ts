@@ -53,3 +53,21 @@ export function countUnsynced(docs: readonly Pick<CaseDoc, 'updatedAt' | 'acknow
   for (const doc of docs) if (!isCaseSynced(doc)) n++;
   return n;
 }
+
+export type SlaBadgeState = 'on_track' | 'warning' | 'breached' | 'paused' | 'none';
+
+/**
+ * What the list shows of a case's SLA (server-owned; null until the server has evaluated it): its
+ * overall state, and the next due time of a target still running (none while paused or stopped).
+ */
+export function slaSummary(sla: CaseDoc['sla']): { state: SlaBadgeState; dueAt: string | null } {
+  if (!sla?.state) return { state: 'none', dueAt: null };
+  if (sla.paused || sla.state === 'paused') return { state: 'paused', dueAt: null };
+  const running = sla.targets
+    ? Object.values(sla.targets)
+        .filter((t) => t.state === 'on_track' || t.state === 'warning')
+        .map((t) => t.dueAt)
+    : [sla.firstResponseDueAt, sla.resolutionDueAt];
+  const due = running.filter((d): d is string => typeof d === 'string').sort()[0] ?? null;
+  return { state: sla.state, dueAt: due };
+}

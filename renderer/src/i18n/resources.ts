@@ -42,7 +42,15 @@ const fa = {
     merchant: 'پذیرنده',
     createdAt: 'تاریخ ثبت',
     sync: 'همگام‌سازی',
+    sla: 'مهلت',
     count: '{{n}} درخواست',
+  },
+  sla: {
+    on_track: 'در مهلت',
+    warning: 'نزدیک مهلت',
+    breached: 'گذشته از مهلت',
+    paused: 'متوقف (در انتظار)',
+    none: 'هنوز محاسبه نشده',
   },
   status: {
     new: 'جدید',
@@ -158,7 +166,15 @@ const en: Resource = {
     merchant: 'Merchant',
     createdAt: 'Opened',
     sync: 'Sync',
+    sla: 'SLA',
     count: '{{n}} cases',
+  },
+  sla: {
+    on_track: 'On track',
+    warning: 'Due soon',
+    breached: 'Overdue',
+    paused: 'Paused (waiting)',
+    none: 'Not yet computed',
   },
   status: {
     new: 'New',
