@@ -94,6 +94,16 @@ describe('newArticleVersionDoc', () => {
       retiredAt: null,
     });
     expect(validateCollectionDocument('kb_articles', next)).toEqual({ ok: true });
+    // As a device pushes it: server-owned fields left out.
+    const {
+      reviewerId: _r,
+      reviewedAt: _ra,
+      publishedBy: _p,
+      publishedAt: _pa,
+      retiredAt: _t,
+      ...pushed
+    } = next;
+    expect(validateCollectionDocument('kb_articles', pushed)).toEqual({ ok: true });
   });
 });
 

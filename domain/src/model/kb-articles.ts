@@ -55,14 +55,18 @@ export interface KbArticleDoc extends BaseDoc {
   authorId: string;
   /** v1: the reviewer's note when sending the version back (what to change), or with an approval. */
   reviewNote: string | null;
-  /** v1, server-owned: who last decided the review (approved or sent back), and when. */
-  reviewerId: string | null;
-  reviewedAt: string | null;
-  /** Server-owned since v1: who published this version, and when. */
-  publishedBy: string | null;
-  publishedAt: string | null;
-  /** v1, server-owned: when this version was retired (by a publisher, or by its successor's publication). */
-  retiredAt: string | null;
+  /*
+   * Server-owned, optional: a device pushes a new version without them (it sends server-owned fields
+   * only as the server last sent them), and the server's copy brings them.
+   */
+  /** v1: who last decided the review (approved or sent back), and when. */
+  reviewerId?: string | null;
+  reviewedAt?: string | null;
+  /** Server-owned since v1 (required in v0): who published this version, and when. */
+  publishedBy?: string | null;
+  publishedAt?: string | null;
+  /** v1: when this version was retired (by a publisher, or by its successor's publication). */
+  retiredAt?: string | null;
 }
 
 export const KB_ARTICLE_CONTENT_FIELDS = [
@@ -113,11 +117,6 @@ export const kbArticleJsonSchema = {
     'supersedes',
     'authorId',
     'reviewNote',
-    'reviewerId',
-    'reviewedAt',
-    'publishedBy',
-    'publishedAt',
-    'retiredAt',
     'updatedAt',
   ],
 } as const;
