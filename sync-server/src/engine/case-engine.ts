@@ -63,6 +63,8 @@ interface CaseState {
     lastStatus: string;
     routedAt: number | null;
     duplicateCheckedAt: number | null;
+    open: boolean;
+    nextCheckAt: number | null;
   } | null;
   statuses: { at: number; status: CaseStatus }[];
   customerUpdates: number[];
@@ -92,7 +94,7 @@ async function loadStates(tx: Queryable, ids: string[]): Promise<Map<string, Cas
   const states = new Map<string, CaseState>(ids.map((id) => [id, emptyState()]));
   const state = (id: string) => states.get(id)!;
   for (const r of await tx.query(
-    'SELECT case_id, accepted_created_at, last_status, routed_at, duplicate_checked_at FROM engine_cases WHERE case_id = ANY($1::text[])',
+    'SELECT case_id, accepted_created_at, last_status, routed_at, duplicate_checked_at, open, next_check_at FROM engine_cases WHERE case_id = ANY($1::text[])',
     [ids],
   )) {
     state(String(r.case_id)).engine = {
@@ -100,6 +102,8 @@ async function loadStates(tx: Queryable, ids: string[]): Promise<Map<string, Cas
       lastStatus: String(r.last_status),
       routedAt: r.routed_at == null ? null : toNumber(r.routed_at),
       duplicateCheckedAt: r.duplicate_checked_at == null ? null : toNumber(r.duplicate_checked_at),
+      open: r.open !== false,
+      nextCheckAt: r.next_check_at == null ? null : toNumber(r.next_check_at),
     };
   }
   for (const r of await tx.query(
@@ -258,8 +262,10 @@ export class CaseEngine {
   /**
    * Recomputes every open case (first sight included), in batches: what a restart after a change of
    * targets or calendars needs, and what `npm run bench -- sla` measures. Answers the cases seen.
+   * `slaOnly`: only the `sla` fields are recomputed and written now; each case is left due, so the
+   * next timer round applies routing, SLA events and escalations (spreads a mass recomputation).
    */
-  async recomputeAll(): Promise<number> {
+  async recomputeAll(options: { slaOnly?: boolean } = {}): Promise<number> {
     const ref = await loadEngineReference(this.db, this.settings);
     let after = '';
     let total = 0;
@@ -272,7 +278,7 @@ export class CaseEngine {
         )
       ).map((r) => r.id);
       if (ids.length === 0) return total;
-      await this.writer.transaction((w) => this.processCases(w, ref, ids, null), {
+      await this.writer.transaction((w) => this.processCases(w, ref, ids, null, options.slaOnly ?? false), {
         lock: ENGINE_COLLECTIONS,
       });
       total += ids.length;
@@ -285,6 +291,7 @@ export class CaseEngine {
     ref: EngineReference,
     ids: string[],
     deviceNow: number | null,
+    slaOnly = false,
   ): Promise<void> {
     if (ids.length === 0) return;
     const rows = await w.tx.query(
@@ -300,7 +307,7 @@ export class CaseEngine {
         ]);
         continue;
       }
-      await this.processCase(w, ref, doc, states.get(doc.id) ?? emptyState(), deviceNow);
+      await this.processCase(w, ref, doc, states.get(doc.id) ?? emptyState(), deviceNow, slaOnly);
     }
   }
 
@@ -320,6 +327,7 @@ export class CaseEngine {
     stored: Doc,
     state: CaseState,
     deviceNow: number | null,
+    slaOnly = false,
   ): Promise<void> {
     const now = w.at;
     const doc: CaseDoc = { ...stored };
@@ -354,11 +362,19 @@ export class CaseEngine {
     };
 
     // 1. First sight: the creation time the clocks count from.
+    const loaded = state.engine ? { ...state.engine } : null;
     let engine = state.engine;
     if (!engine) {
       const created = this.accept(doc.createdAt, now, deviceNow, null);
       const createdAt = ms(created.at);
-      engine = { acceptedCreatedAt: createdAt, lastStatus: 'new', routedAt: null, duplicateCheckedAt: null };
+      engine = {
+        acceptedCreatedAt: createdAt,
+        lastStatus: 'new',
+        routedAt: null,
+        duplicateCheckedAt: null,
+        open: true,
+        nextCheckAt: null,
+      };
       await w.tx.query(
         `INSERT INTO engine_cases (case_id, accepted_created_at, last_status) VALUES ($1, $2, 'new')
          ON CONFLICT (case_id) DO NOTHING`,
@@ -427,11 +443,11 @@ export class CaseEngine {
     }
 
     // 4. Routing and duplicates, once, on creation.
-    if (engine.routedAt === null) {
+    if (engine.routedAt === null && !slaOnly) {
       await this.route(w, ref, doc, state, event);
       engine.routedAt = now;
     }
-    if (engine.duplicateCheckedAt === null) {
+    if (engine.duplicateCheckedAt === null && !slaOnly) {
       await this.checkDuplicates(w, doc, event);
       engine.duplicateCheckedAt = now;
     }
@@ -439,13 +455,13 @@ export class CaseEngine {
     // 5. SLA: evaluate, write SLA events, apply escalation actions (which may change priority or
     //    tier, and so the targets: evaluated again after them).
     let evaluation = this.evaluate(ref, doc, state, now);
-    if (evaluation) {
+    if (evaluation && !slaOnly) {
       await this.slaEvents(w, doc, evaluation.evaluation, state, event);
       const changed = await this.escalate(w, ref, doc, evaluation.evaluation.actions, state, event);
       if (changed) evaluation = this.evaluate(ref, doc, state, now) ?? evaluation;
     }
     const ola = this.ola(ref, doc, state, now);
-    if (ola) await this.olaEvents(w, ref, doc, ola, event);
+    if (ola && !slaOnly) await this.olaEvents(w, ref, doc, ola, event);
     const sla: CaseSla | null = evaluation
       ? {
           ...toCaseSla(evaluation.evaluation, evaluation.calendarId),
@@ -463,20 +479,25 @@ export class CaseEngine {
     doc.sla = sla;
 
     // 6. Write: the case (a no-op when nothing changed), its new timeline entries, the engine state.
-    await w.put('cases', doc);
+    await w.put('cases', doc, { stored: { ...stored, _deleted: false } });
     for (const e of timeline) await w.put('case_events', e);
     const stopped = STOPPED_STATUSES.includes(doc.status);
+    const next = {
+      ...engine,
+      open: doc.status !== 'closed',
+      nextCheckAt: stopped
+        ? null
+        : slaOnly
+          ? now
+          : this.nextCheck(evaluation?.evaluation ?? null, ola?.evaluation ?? null, now),
+    };
+    const unchanged =
+      loaded !== null && (Object.keys(next) as (keyof typeof next)[]).every((k) => loaded[k] === next[k]);
+    if (unchanged) return;
     await w.tx.query(
       `UPDATE engine_cases SET last_status = $2, routed_at = $3, duplicate_checked_at = $4, open = $5, next_check_at = $6
        WHERE case_id = $1`,
-      [
-        doc.id,
-        engine.lastStatus,
-        engine.routedAt,
-        engine.duplicateCheckedAt,
-        doc.status !== 'closed',
-        stopped ? null : this.nextCheck(evaluation?.evaluation ?? null, ola?.evaluation ?? null, now),
-      ],
+      [doc.id, next.lastStatus, next.routedAt, next.duplicateCheckedAt, next.open, next.nextCheckAt],
     );
   }
 

@@ -47,6 +47,12 @@ export type StoredDoc<T = Doc> = WireDoc<T> & { serverUpdatedAt: number; _delete
 export interface PutOptions {
   /** Store the version as deleted (a tombstone clients apply). Default false. */
   deleted?: boolean;
+  /**
+   * The stored version as this transaction already read it under the collection's lock (cases
+   * only; null: it does not exist), so the write needs no second read. Only for a document read
+   * after the lock was taken in this same transaction.
+   */
+  stored?: StoredDoc<CaseDoc> | null;
 }
 
 export interface ServerWriteSession {
@@ -217,17 +223,26 @@ class WriteSession implements ServerWriteSession {
   ): Promise<StoredDoc<T>> {
     const deleted = options.deleted ?? false;
     const candidate = documentOf(doc as unknown as Record<string, unknown>);
-    if (collection === 'cases') return (await this.putCase(candidate, deleted)) as unknown as StoredDoc<T>;
+    if (collection === 'cases')
+      return (await this.putCase(candidate, deleted, options.stored)) as unknown as StoredDoc<T>;
     return (await this.putDocument(collection, candidate, deleted)) as unknown as StoredDoc<T>;
   }
 
-  private async putCase(candidate: Doc, deleted: boolean): Promise<StoredDoc<CaseDoc>> {
+  private async putCase(
+    candidate: Doc,
+    deleted: boolean,
+    known: StoredDoc<CaseDoc> | null | undefined,
+  ): Promise<StoredDoc<CaseDoc>> {
     await this.lock('cases');
-    const rows = await this.tx.query(
-      'SELECT doc, server_updated_at, deleted FROM cases WHERE id = $1 FOR UPDATE',
-      [candidate.id],
-    );
-    const master = rows[0] ? toWireCase(rows[0]) : null;
+    let master: WireDoc<CaseDoc> | null;
+    if (known !== undefined) master = known;
+    else {
+      const rows = await this.tx.query(
+        'SELECT doc, server_updated_at, deleted FROM cases WHERE id = $1 FOR UPDATE',
+        [candidate.id],
+      );
+      master = rows[0] ? toWireCase(rows[0]) : null;
+    }
     const masterDoc = master ? documentOf(master as unknown as Record<string, unknown>) : null;
     const next: Doc = {
       ...candidate,
