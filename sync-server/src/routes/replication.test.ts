@@ -442,7 +442,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
       headers: bearer(tech1),
     });
     const data = reference.json();
-    expect([data.templates.length, data.branches.length, data.merchants.length]).toEqual([10, 2, 20]);
+    expect([data.templates.length, data.branches.length, data.merchants.length]).toEqual([11, 2, 20]); // 10 request types + the survey call-back
     expect(data.equipment.length).toBeGreaterThanOrEqual(20);
     const health = await server.app.inject({ method: 'GET', url: '/health' });
     expect(health.json()).toEqual({ ok: true, database: backend.name, version: expect.any(String) });
