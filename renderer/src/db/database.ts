@@ -15,8 +15,10 @@ import {
   type RxStorage,
 } from 'rxdb';
 import { RxDBLocalDocumentsPlugin } from 'rxdb/plugins/local-documents';
+import { RxDBMigrationSchemaPlugin } from 'rxdb/plugins/migration-schema';
 import {
   CASE_SERVER_OWNED_FIELDS,
+  caseMigrationStrategies,
   caseRxSchema,
   casesEqual,
   mergeCaseConflict,
@@ -30,6 +32,9 @@ import { getRxStorageDexieFastRead } from './dexie-storage.ts';
 import '../attachments/rxdb.ts';
 
 addRxPlugin(RxDBLocalDocumentsPlugin);
+// Stored documents of an older schema version are migrated in place (domain strategies), so cases
+// created offline under an older build are kept and still pushed.
+addRxPlugin(RxDBMigrationSchemaPlugin);
 
 export type CaseCollection = RxCollection<CaseDoc>;
 export type UserDatabase = RxDatabase<{ cases: CaseCollection }>;
@@ -110,6 +115,7 @@ export async function openUserDatabase(
   await db.addCollections({
     cases: {
       schema: caseRxSchema as unknown as RxJsonSchema<CaseDoc>,
+      migrationStrategies: caseMigrationStrategies,
       conflictHandler: caseConflictHandler,
     },
   });
