@@ -20,6 +20,7 @@ import {
   pullAll,
   pullCollection,
   push,
+  pushTo,
 } from '../test-support.ts';
 import { ENGINE_TICK_LOCK } from './case-engine.ts';
 
@@ -210,6 +211,48 @@ describe.each(backends())('case engine on $name', (backend) => {
     await server.engine.tick();
     const later = (await caseOf(branch1, created.id))!;
     expect(later.sla!.targets!.resolution).toMatchObject({ state: 'paused', remainingMinutes: remaining });
+  });
+
+  it('a public entry to the customer meets the first response; an internal note does not', async () => {
+    const at = new Date(clock.now()).toISOString();
+    const created = newCase(branch1, { equipmentId: null, createdAt: at, updatedAt: at });
+    await push(server.app, branch1, [{ newDocumentState: created, assumedMasterState: null }]);
+    const entry = (visibility: 'public' | 'internal', minutes: number) => {
+      const when = new Date(clock.now() + minutes * 60_000).toISOString();
+      return {
+        newDocumentState: {
+          id: `evt-${crypto.randomUUID()}`,
+          caseId: created.id,
+          kind: 'comment',
+          authorId: USER_IDS.branch1,
+          at: when,
+          body: visibility === 'public' ? 'We are sending a technician.' : 'Checked the terminal log.',
+          fromStatus: null,
+          toStatus: null,
+          assigneeId: null,
+          minutes: null,
+          diagnosticId: null,
+          articleId: null,
+          createdAt: when,
+          updatedAt: when,
+          visibility,
+          _deleted: false,
+        },
+        assumedMasterState: null,
+      };
+    };
+    clock.advance(5 * 60_000);
+    await pushTo(server.app, branch1, 'case_events', [entry('internal', -3)]);
+    expect((await caseOf(branch1, created.id))!.sla!.targets!.firstResponse.state).not.toBe('met');
+    await pushTo(server.app, branch1, 'case_events', [entry('public', -1)]);
+    const answered = (await caseOf(branch1, created.id))!;
+    expect(answered.sla!.targets!.firstResponse).toMatchObject({
+      state: 'met',
+      metAt: new Date(clock.now() - 60_000).toISOString(),
+    });
+    // From now on the update clock runs: the next silence is due from that answer.
+    expect(answered.sla!.targets!.update.state).toBe('on_track');
+    expect(answered.sla!.updateDueAt).not.toBeNull();
   });
 
   it('flags a new case for a device with an open case of the same template as a possible duplicate', async () => {
