@@ -12,6 +12,7 @@ import {
   type CaseDoc,
   type RefusedWrite,
 } from '@emdad/domain';
+import type { CollectionName } from '@emdad/domain/model/index';
 import { BRANCH_IDS, MERCHANT_IDS, TEMPLATE_IDS, demoUsers } from '@emdad/fixtures';
 import { createSyncServer, type SyncServer, type SyncServerOptions } from '@emdad/sync-server/server';
 import { openUserDatabase, type UserDatabase } from '@emdad/renderer/db/database';
@@ -107,6 +108,11 @@ export interface StartClientOptions {
    * dropped network does. Default false: only new requests fail.
    */
   dropConnectionsWhenOffline?: boolean;
+  /**
+   * The collections of this client's database (default: cases, which the client replicates). The
+   * free RxDB allows 13 open collections per process, and tests run several clients in one.
+   */
+  collections?: readonly CollectionName[];
 }
 
 export async function startClient(
@@ -153,6 +159,7 @@ export async function startClient(
     session.user.id,
     storage,
     `it-${username}-${newId().slice(-12).replace(/-/g, '')}`,
+    { collections: options.collections ?? ['cases'] },
   );
   const refused: RefusedWrite[] = [];
   const replication = startCaseReplication({

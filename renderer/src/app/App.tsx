@@ -11,6 +11,7 @@ import { useUiStore } from '../ui/store.ts';
 import { LanguageSwitch } from './LanguageSwitch.tsx';
 import { LoginPage } from './LoginPage.tsx';
 import { ServicesContext, useServices, type AppServices } from './services.ts';
+import { RefusalsPanel } from './RefusalsPanel.tsx';
 import { SyncStatusBar } from './SyncStatusBar.tsx';
 import { UserSessionProvider } from './UserSessionProvider.tsx';
 import { useLanguage } from './hooks.ts';
@@ -55,6 +56,7 @@ function Shell({ session }: { session: SessionState }) {
         </div>
       </header>
       <SyncStatusBar />
+      <RefusalsPanel />
       <div className="body">
         <main id="main" tabIndex={-1}>
           <Outlet />

@@ -2,7 +2,7 @@ import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
 import { errorSentence } from '@emdad/domain';
 import { formatDateTime, formatNumber } from '../i18n/i18n.ts';
-import { isOnline, useUiStore } from '../ui/store.ts';
+import { isOnline, refusalSentence, useUiStore } from '../ui/store.ts';
 import { countUnsynced } from '../cases/case-list-view.ts';
 import { useCases, useLanguage } from './hooks.ts';
 import { useUser } from './services.ts';
@@ -21,7 +21,10 @@ export function SyncStatusBar() {
 
   const lastRefused = refused[refused.length - 1];
   const lastRefusedCode = useMemo(
-    () => (lastRefused && cases ? cases.find((d) => d.id === lastRefused.id)?.trackingCode : undefined),
+    () =>
+      lastRefused?.collection === 'cases' && cases
+        ? cases.find((d) => d.id === lastRefused.id)?.trackingCode
+        : undefined,
     [lastRefused, cases],
   );
   const errorText =
@@ -61,8 +64,9 @@ export function SyncStatusBar() {
       {lastRefused && (
         <span className="sync-error" data-testid="sync-refused">
           {t('sync.refused', {
+            collection: t(`collections.${lastRefused.collection}`),
             code: lastRefusedCode ?? lastRefused.id,
-            sentence: errorSentence(lastRefused.code, lang),
+            sentence: refusalSentence(lastRefused, lang),
           })}
         </span>
       )}

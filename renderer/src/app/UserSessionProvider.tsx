@@ -1,21 +1,23 @@
 /**
- * Everything that lives as long as one user's session: their database, the case replication and
+ * Everything that lives as long as one user's session: their database, the replication of every
+ * collection (user-session.ts, which closes the previous user's session before this one opens) and
  * the cached reference data (GET /api/reference, kept in the user database for offline use).
  */
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { API_ROUTES, type ReferenceData } from '@emdad/domain';
 import type { SessionState } from '../auth/auth-service.ts';
-import { openUserDatabase, type UserDatabase } from '../db/database.ts';
-import { startCaseReplication, type CaseReplication } from '../sync/case-replication.ts';
+import type { UserDatabase } from '../db/database.ts';
+import type { UserReplication } from '../sync/user-replication.ts';
 import { useUiStore } from '../ui/store.ts';
 import { UserContext, useServices, type UserContextValue } from './services.ts';
+import { openUserSession, SessionClosedError } from './user-session.ts';
 
 const REFERENCE_DOC = 'reference';
 
 interface Opened {
   userDb: UserDatabase;
-  replication: CaseReplication | null;
+  replication: UserReplication | null;
   reference: ReferenceData | null;
 }
 
@@ -29,21 +31,18 @@ export function UserSessionProvider({ session, children }: { session: SessionSta
 
   useEffect(() => {
     let cancelled = false;
-    let db: UserDatabase | null = null;
-    let replication: CaseReplication | null = null;
     const ui = useUiStore.getState();
+    const userSession = openUserSession({
+      userId,
+      online,
+      serverUrl,
+      auth: { getAccessToken: () => auth.getAccessToken(), refresh: () => auth.refresh() },
+      onStatus: (status) => useUiStore.getState().setSync(status),
+      onRefused: (collection, rows) => useUiStore.getState().addRefused(collection, rows),
+    });
     (async () => {
-      db = await openUserDatabase(userId);
+      const { db, replication } = await userSession.ready;
       if (cancelled) return;
-      if (online) {
-        replication = startCaseReplication({
-          collection: db.cases,
-          serverUrl,
-          auth: { getAccessToken: () => auth.getAccessToken(), refresh: () => auth.refresh() },
-          onStatus: (status) => useUiStore.getState().setSync(status),
-          onRefused: (rows) => useUiStore.getState().addRefused(rows),
-        });
-      }
       const cached = await db.getLocal<ReferenceData>(REFERENCE_DOC);
       if (cancelled) return;
       setOpened({
@@ -63,16 +62,15 @@ export function UserSessionProvider({ session, children }: { session: SessionSta
         }
       }
     })().catch((err: unknown) => {
+      if (err instanceof SessionClosedError || cancelled) return;
       console.error('could not open the user database', err);
-      if (!cancelled) setFailed(true);
+      setFailed(true);
     });
     return () => {
       cancelled = true;
       ui.resetSync();
-      void (async () => {
-        await replication?.stop();
-        await db?.close();
-      })();
+      setOpened(null);
+      void userSession.close();
     };
   }, [userId, online, auth, serverUrl]);
 

@@ -3,7 +3,7 @@ import { createContext, useContext } from 'react';
 import type { AuthService, SessionState } from '../auth/auth-service.ts';
 import type { DeviceDatabase, UserDatabase } from '../db/database.ts';
 import type { DeviceConnection } from '../device/device-client.ts';
-import type { CaseReplication } from '../sync/case-replication.ts';
+import type { UserReplication } from '../sync/user-replication.ts';
 import type { ReferenceData } from '@emdad/domain';
 
 export interface AppServices {
@@ -16,7 +16,8 @@ export interface AppServices {
 export interface UserContextValue {
   session: SessionState;
   userDb: UserDatabase;
-  replication: CaseReplication | null;
+  /** Every collection's replication (null in an offline session). */
+  replication: UserReplication | null;
   reference: ReferenceData | null;
 }
 

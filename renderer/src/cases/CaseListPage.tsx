@@ -104,7 +104,10 @@ export function CaseListPage() {
   const { userDb, reference } = useUser();
   const cases = useCases(userDb);
   const refused = useUiStore((s) => s.refused);
-  const refusedIds = useMemo(() => new Set(refused.map((r) => r.id)), [refused]);
+  const refusedIds = useMemo(
+    () => new Set(refused.filter((r) => r.collection === 'cases').map((r) => r.id)),
+    [refused],
+  );
   const merchantNames = useMemo(
     () => new Map((reference?.merchants ?? []).map((m) => [m.id, m.name])),
     [reference],

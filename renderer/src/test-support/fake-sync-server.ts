@@ -1,68 +1,136 @@
 /**
  * An in-memory stand-in for the sync server's replication routes, reached through an injected
- * fetch, for unit tests of the replication client. It follows domain/src/replication.ts: pull by
- * (serverUpdatedAt, id), push with assumedMasterState (conflicts and refused rows come back), SSE
- * stream with RESYNC on connect, 401 token_expired for an expired token.
+ * fetch, for unit tests of the replication client. It follows domain/src/replication.ts for every
+ * collection of the registry: pull by (serverUpdatedAt, id), push with assumedMasterState (conflicts
+ * and refused rows come back; server-owned fields must be absent or the server's; a read-only
+ * collection refuses every push), per-collection SSE streams and the multiplexed one, each with
+ * RESYNC on connect, 401 token_expired for an expired token.
  */
-import { casesEqual, compareCheckpoints, type CaseDoc, type PushRow, type WireDoc } from '@emdad/domain';
+import {
+  casesEqual,
+  compareCheckpoints,
+  documentsEqual,
+  type CaseDoc,
+  type PushRow,
+  type RefusedWrite,
+  type WireDoc,
+} from '@emdad/domain';
+import { COLLECTIONS, isCollectionName, type CollectionName } from '@emdad/domain/model/index';
 
 type Doc = WireDoc<CaseDoc>;
+type AnyDoc = WireDoc<Record<string, unknown> & { id: string; serverUpdatedAt?: number | null }>;
+
+interface OpenStream {
+  controller: ReadableStreamDefaultController<Uint8Array>;
+  /** The collections it carries; `tagged`: the multiplexed stream (messages carry `collection`). */
+  collections: readonly CollectionName[];
+  tagged: boolean;
+}
+
+/** Client content equality as the server sees it: everything but server-owned fields. */
+function sameClientContent(name: CollectionName, a: AnyDoc, b: AnyDoc): boolean {
+  if (name === 'cases') return casesEqual(a as unknown as Doc, b as unknown as Doc);
+  const strip = (doc: AnyDoc) => {
+    const copy: Record<string, unknown> = { ...doc };
+    for (const field of COLLECTIONS[name].serverOwnedFields) delete copy[field];
+    return copy;
+  };
+  return documentsEqual(strip(a), strip(b));
+}
 
 export class FakeSyncServer {
-  readonly docs = new Map<string, Doc>();
+  private readonly stores = new Map<CollectionName, Map<string, AnyDoc>>();
   private clock = 1000;
   validToken = 'token-1';
   conflictsReturned = 0;
   pullRequests: URL[] = [];
   pushBodies: PushRow<CaseDoc>[][] = [];
-  /** Subjects containing this string are refused as invalid. */
+  /** Every push request, with its collection. */
+  pushes: { collection: CollectionName; rows: PushRow<AnyDoc>[] }[] = [];
+  /** Documents whose subject (cases) or description (others) contains this string are refused as invalid. */
   refuseMarker = 'REFUSE';
   /** When set, every request fails as if the network were down. */
   offline = false;
   /** When set, the stream's bytes are written in chunks of this size (tests mid-event splits). */
   streamChunkSize = 0;
-  private streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  /** Stream requests, in order (path and query). */
+  streamRequests: URL[] = [];
+  private streams = new Set<OpenStream>();
 
-  /** Writes a document as another client would have (server stamps it). */
-  serverWrite(doc: CaseDoc): Doc {
-    const stored: Doc = {
-      ...doc,
-      serverUpdatedAt: ++this.clock,
-      acknowledgedUpdatedAt: doc.updatedAt,
-      _deleted: false,
-    };
-    this.docs.set(doc.id, stored);
-    this.broadcast([stored]);
-    return stored;
+  /** The stored cases (the first collection the fake served; kept for its tests). */
+  get docs(): Map<string, Doc> {
+    return this.store('cases') as unknown as Map<string, Doc>;
   }
 
-  private sorted(): Doc[] {
-    return [...this.docs.values()].sort((a, b) =>
+  /** The stored documents of any collection. */
+  store(name: CollectionName): Map<string, AnyDoc> {
+    let store = this.stores.get(name);
+    if (!store) this.stores.set(name, (store = new Map()));
+    return store;
+  }
+
+  /** Writes a case as another client would have (server stamps it). */
+  serverWrite(doc: CaseDoc): Doc {
+    return this.serverWriteTo('cases', {
+      ...doc,
+      acknowledgedUpdatedAt: doc.updatedAt,
+    } as unknown as AnyDoc) as unknown as Doc;
+  }
+
+  /** Writes a document of any collection as the server or another client would have. */
+  serverWriteTo<T extends { id: string }>(name: CollectionName, doc: T): WireDoc<T> {
+    const stored = { ...doc, serverUpdatedAt: this.nextStamp(), _deleted: false } as unknown as AnyDoc;
+    this.store(name).set(doc.id, stored);
+    this.broadcast(name, [stored]);
+    return stored as unknown as WireDoc<T>;
+  }
+
+  /** Strictly increasing, also past stamps a test stored by hand (as the real server's clock is). */
+  private nextStamp(): number {
+    for (const store of this.stores.values())
+      for (const doc of store.values()) this.clock = Math.max(this.clock, doc.serverUpdatedAt ?? 0);
+    return ++this.clock;
+  }
+
+  private sorted(name: CollectionName): AnyDoc[] {
+    return [...this.store(name).values()].sort((a, b) =>
       compareCheckpoints(this.checkpointOf(a), this.checkpointOf(b)),
     );
   }
 
-  private checkpointOf(doc: Doc) {
+  private checkpointOf(doc: AnyDoc) {
     return { serverUpdatedAt: doc.serverUpdatedAt ?? 0, id: doc.id };
   }
 
-  private broadcast(documents: Doc[]) {
+  private broadcast(name: CollectionName, documents: AnyDoc[]) {
     if (documents.length === 0) return;
     const last = documents[documents.length - 1]!;
-    this.send({ type: 'changes', documents, checkpoint: this.checkpointOf(last) });
+    const message = { type: 'changes', documents, checkpoint: this.checkpointOf(last) };
+    for (const stream of this.streams) {
+      if (!stream.collections.includes(name)) continue;
+      this.send(stream.tagged ? { collection: name, ...message } : message, stream.controller);
+    }
   }
 
-  private send(message: unknown, controller?: ReadableStreamDefaultController<Uint8Array>) {
+  private send(message: unknown, controller: ReadableStreamDefaultController<Uint8Array>) {
     const bytes = new TextEncoder().encode(`data: ${JSON.stringify(message)}\n\n`);
-    for (const c of controller ? [controller] : this.streams) {
-      const size = this.streamChunkSize || bytes.length;
-      for (let i = 0; i < bytes.length; i += size) c.enqueue(bytes.slice(i, i + size));
-    }
+    const size = this.streamChunkSize || bytes.length;
+    for (let i = 0; i < bytes.length; i += size) controller.enqueue(bytes.slice(i, i + size));
+  }
+
+  /** Sends RESYNC on every open stream (as the server does when a user's scope changed). */
+  resyncStreams() {
+    for (const stream of this.streams)
+      for (const name of stream.collections)
+        this.send(
+          stream.tagged ? { collection: name, type: 'RESYNC' } : { type: 'RESYNC' },
+          stream.controller,
+        );
   }
 
   /** Ends every open stream, as a server restart or a dropped connection would. */
   dropStreams() {
-    for (const c of this.streams) c.close();
+    for (const s of this.streams) s.controller.close();
     this.streams.clear();
   }
 
@@ -74,6 +142,85 @@ export class FakeSyncServer {
     return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
   }
 
+  private refuses(name: CollectionName, doc: AnyDoc): boolean {
+    const text = name === 'cases' ? doc.subject : doc.description;
+    return typeof text === 'string' && text.includes(this.refuseMarker);
+  }
+
+  private push(name: CollectionName, rows: PushRow<AnyDoc>[]): Response {
+    const spec = COLLECTIONS[name];
+    const conflicts: AnyDoc[] = [];
+    const refused: RefusedWrite[] = [];
+    const written: AnyDoc[] = [];
+    for (const row of rows) {
+      const pushed = row.newDocumentState;
+      const current = this.store(name).get(pushed.id);
+      if (!spec.clientWritable) {
+        refused.push({ id: pushed.id, code: 'read_only_collection', message: `${name} is read-only` });
+        continue;
+      }
+      if (this.refuses(name, pushed)) {
+        refused.push({
+          id: pushed.id,
+          code: 'validation_failed',
+          message: 'refused by marker',
+          sentence: { fa: 'این مورد پذیرفته نشد.', en: 'This record was refused.' },
+        });
+        continue;
+      }
+      if (current && sameClientContent(name, current, pushed)) continue; // idempotent retry
+      const assumedMatches = current
+        ? row.assumedMasterState != null && row.assumedMasterState.serverUpdatedAt === current.serverUpdatedAt
+        : row.assumedMasterState == null;
+      if (!assumedMatches) {
+        if (current) {
+          conflicts.push(current);
+          this.conflictsReturned++;
+        }
+        continue;
+      }
+      const claimsServerField = spec.serverOwnedFields.some(
+        (field) =>
+          (pushed as Record<string, unknown>)[field] != null &&
+          JSON.stringify((pushed as Record<string, unknown>)[field]) !==
+            JSON.stringify((current as Record<string, unknown> | undefined)?.[field] ?? null),
+      );
+      if (claimsServerField) {
+        refused.push({ id: pushed.id, code: 'server_owned_field', message: 'server-owned field set' });
+        continue;
+      }
+      const stored: AnyDoc = {
+        ...pushed,
+        serverUpdatedAt: this.nextStamp(),
+        ...(name === 'cases' ? { acknowledgedUpdatedAt: pushed.updatedAt } : {}),
+      };
+      this.store(name).set(stored.id, stored);
+      written.push(stored);
+    }
+    queueMicrotask(() => this.broadcast(name, written));
+    return this.json(200, { conflicts, refused });
+  }
+
+  private openStream(collections: CollectionName[], tagged: boolean, init: RequestInit): Response {
+    let entry: OpenStream | undefined;
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        entry = { controller, collections, tagged };
+        this.streams.add(entry);
+        for (const name of collections)
+          this.send(tagged ? { collection: name, type: 'RESYNC' } : { type: 'RESYNC' }, controller);
+      },
+      cancel: () => {
+        if (entry) this.streams.delete(entry);
+      },
+    });
+    init.signal?.addEventListener('abort', () => {
+      if (entry && this.streams.delete(entry))
+        entry.controller.error(new DOMException('aborted', 'AbortError'));
+    });
+    return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+  }
+
   readonly fetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
     if (this.offline) throw new TypeError('fetch failed');
     const url = new URL(input);
@@ -83,81 +230,39 @@ export class FakeSyncServer {
     if (auth !== `Bearer ${this.validToken}`)
       return this.json(401, { error: { code: 'unauthenticated', message: 'no' } });
 
-    if (url.pathname === '/api/replication/cases/pull') {
+    if (url.pathname === '/api/replication/stream') {
+      this.streamRequests.push(url);
+      const names = (url.searchParams.get('collections') ?? '').split(',').filter(Boolean);
+      if (!names.every(isCollectionName))
+        return this.json(404, { error: { code: 'unknown_collection', message: names.join(',') } });
+      return this.openStream(names, true, init);
+    }
+    const match = /^\/api\/replication\/([a-z_]+)\/(pull|push|stream)$/.exec(url.pathname);
+    const name = match?.[1];
+    if (!match || !isCollectionName(name))
+      return this.json(404, { error: { code: 'not_found', message: url.pathname } });
+    const action = match[2];
+    if (action === 'pull') {
       this.pullRequests.push(url);
       const limit = Number(url.searchParams.get('limit') ?? 100);
       const sua = url.searchParams.get('serverUpdatedAt');
       const id = url.searchParams.get('id');
       const after = sua === null ? null : { serverUpdatedAt: Number(sua), id: id ?? '' };
-      const documents = this.sorted()
+      const documents = this.sorted(name)
         .filter((d) => !after || compareCheckpoints(this.checkpointOf(d), after) > 0)
         .slice(0, limit);
       const last = documents[documents.length - 1];
       return this.json(200, { documents, checkpoint: last ? this.checkpointOf(last) : null });
     }
-    if (url.pathname === '/api/replication/cases/push' && init.method === 'POST') {
-      const rows = JSON.parse(String(init.body)) as PushRow<CaseDoc>[];
-      this.pushBodies.push(rows);
-      const conflicts: Doc[] = [];
-      const refused: { id: string; code: string; message: string }[] = [];
-      const written: Doc[] = [];
-      for (const row of rows) {
-        const current = this.docs.get(row.newDocumentState.id);
-        if (row.newDocumentState.subject.includes(this.refuseMarker)) {
-          refused.push({
-            id: row.newDocumentState.id,
-            code: 'validation_failed',
-            message: 'subject refused',
-          });
-          continue;
-        }
-        if ('acknowledgedUpdatedAt' in row.newDocumentState && !current) {
-          refused.push({
-            id: row.newDocumentState.id,
-            code: 'server_owned_field',
-            message: 'server-owned field set',
-          });
-          continue;
-        }
-        if (current && casesEqual(current, row.newDocumentState)) continue; // idempotent retry
-        const assumedMatches = current
-          ? row.assumedMasterState != null && casesEqual(current, row.assumedMasterState)
-          : row.assumedMasterState == null;
-        if (!assumedMatches) {
-          if (current) {
-            conflicts.push(current);
-            this.conflictsReturned++;
-          }
-          continue;
-        }
-        const stored: Doc = {
-          ...row.newDocumentState,
-          serverUpdatedAt: ++this.clock,
-          acknowledgedUpdatedAt: row.newDocumentState.updatedAt,
-        };
-        this.docs.set(stored.id, stored);
-        written.push(stored);
-      }
-      queueMicrotask(() => this.broadcast(written));
-      return this.json(200, { conflicts, refused });
+    if (action === 'push' && init.method === 'POST') {
+      const rows = JSON.parse(String(init.body)) as PushRow<AnyDoc>[];
+      this.pushes.push({ collection: name, rows });
+      this.pushBodies.push(rows as unknown as PushRow<CaseDoc>[]);
+      return this.push(name, rows);
     }
-    if (url.pathname === '/api/replication/cases/stream') {
-      let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined;
-      const body = new ReadableStream<Uint8Array>({
-        start: (controller) => {
-          controllerRef = controller;
-          this.streams.add(controller);
-          this.send({ type: 'RESYNC' }, controller);
-        },
-        cancel: () => {
-          if (controllerRef) this.streams.delete(controllerRef);
-        },
-      });
-      init.signal?.addEventListener('abort', () => {
-        if (controllerRef && this.streams.delete(controllerRef))
-          controllerRef.error(new DOMException('aborted', 'AbortError'));
-      });
-      return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+    if (action === 'stream') {
+      this.streamRequests.push(url);
+      return this.openStream([name], false, init);
     }
     return this.json(404, { error: { code: 'not_found', message: url.pathname } });
   };
