@@ -30,3 +30,48 @@ describe('mergeAttachmentRefs', () => {
     expect(shas(mergeAttachmentRefs([ref(5)], [], undefined))).toEqual([5]);
   });
 });
+
+describe('mergeDocumentConflict keeps attachment references', () => {
+  const spec = { serverOwnedFields: ['serverUpdatedAt'], clientWritable: true, appendOnly: false };
+  const doc = (attachments: AttachmentRef[] | undefined, extra: Record<string, unknown> = {}) => ({
+    id: 'exp-1',
+    description: 'Taxi',
+    updatedAt: '2026-11-23T08:00:00.000Z',
+    serverUpdatedAt: 1,
+    _deleted: false,
+    ...(attachments ? { attachments } : {}),
+    ...extra,
+  });
+
+  it('a receipt attached here survives a first push whose answer was lost (no base)', async () => {
+    const { mergeDocumentConflict } = await import('./conflict.ts');
+    const merged = mergeDocumentConflict(spec, {
+      newDocumentState: doc([ref(1)], { updatedAt: '2026-11-23T08:05:00.000Z', serverUpdatedAt: null }),
+      assumedMasterState: null,
+      realMasterState: doc([]),
+    }) as unknown as { attachments: AttachmentRef[]; updatedAt: string };
+    expect(shas(merged.attachments)).toEqual([1]);
+    expect(merged.updatedAt).toBe('2026-11-23T08:05:00.000Z');
+  });
+
+  it('both devices attaching to the same expense keep both receipts', async () => {
+    const { mergeDocumentConflict } = await import('./conflict.ts');
+    const merged = mergeDocumentConflict(spec, {
+      newDocumentState: doc([ref(1)], { updatedAt: '2026-11-23T08:05:00.000Z' }),
+      assumedMasterState: doc([]),
+      realMasterState: doc([ref(2)], { updatedAt: '2026-11-23T08:04:00.000Z', serverUpdatedAt: 2 }),
+    }) as unknown as { attachments: AttachmentRef[] };
+    expect(shas(merged.attachments)).toEqual([2, 1]);
+  });
+
+  it('nothing changes for documents without attachments', async () => {
+    const { mergeDocumentConflict } = await import('./conflict.ts');
+    const merged = mergeDocumentConflict(spec, {
+      newDocumentState: doc(undefined, { description: 'Bus' }),
+      assumedMasterState: doc(undefined),
+      realMasterState: doc(undefined, { serverUpdatedAt: 2 }),
+    }) as unknown as Record<string, unknown>;
+    expect(merged).not.toHaveProperty('attachments');
+    expect(merged.description).toBe('Bus');
+  });
+});

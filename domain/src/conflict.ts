@@ -9,6 +9,7 @@
  */
 import { transitionCase } from './case-state.ts';
 import { CASE_CLIENT_FIELDS, CASE_SERVER_OWNED_FIELDS, type CaseDoc } from './case.ts';
+import { mergeAttachmentRefs } from './attachment-merge.ts';
 import type { WireDoc } from './replication.ts';
 
 export interface ConflictInput<T> {
@@ -115,7 +116,7 @@ export function mergeDocumentConflict<T>(spec: MergeSpec, input: ConflictInput<T
   const serverOwned = new Set(spec.serverOwnedFields);
   let clientChangedSomething = false;
   for (const field of contentFields(mineRecord, baseRecord, theirsRecord)) {
-    if (serverOwned.has(field) || field === 'updatedAt') continue;
+    if (serverOwned.has(field) || field === 'updatedAt' || field === 'attachments') continue;
     // Without a base (two devices created the same id), nothing proves the server did not change a
     // field: the server's value stands.
     if (!baseRecord) continue;
@@ -124,6 +125,19 @@ export function mergeDocumentConflict<T>(spec: MergeSpec, input: ConflictInput<T
     if (mineChanged && !theirsChanged && !same(mineRecord[field], theirsRecord[field])) {
       if (mineRecord[field] === undefined) delete merged[field];
       else merged[field] = mineRecord[field];
+      clientChangedSomething = true;
+    }
+  }
+  // Attachment references merge as a set (attachment-merge.ts): a receipt attached on this device
+  // survives a concurrent change of the list, and a first push whose answer was lost (no base).
+  if ('attachments' in mineRecord || 'attachments' in theirsRecord) {
+    const refs = mergeAttachmentRefs(
+      mineRecord.attachments,
+      baseRecord?.attachments,
+      theirsRecord.attachments,
+    );
+    if (!same(refs, theirsRecord.attachments ?? [])) {
+      merged.attachments = refs;
       clientChangedSomething = true;
     }
   }
