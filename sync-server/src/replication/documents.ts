@@ -5,6 +5,7 @@
  * validation (the registry's JSON Schema through ajv) and write rules (rules.ts), every write and
  * refusal audited.
  */
+import { createHash } from 'node:crypto';
 import { COLLECTIONS, type CollectionName } from '@emdad/domain/model/index';
 import { validateCollectionDocument } from '@emdad/domain/validate';
 import {
@@ -153,6 +154,17 @@ function documentOf(wire: Record<string, unknown>): Doc {
 
 const sameValue = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
+/**
+ * A stable hash of what a client wrote: its client fields (schema order) and deletion flag — the
+ * content of a push receipt (migration 4, push_receipts), as cases.ts keeps for cases.
+ */
+function clientContentHash(clientFields: readonly string[], pushed: Record<string, unknown>): string {
+  const content = clientFields.map((field) => pushed[field] ?? null);
+  return createHash('sha256')
+    .update(JSON.stringify([Boolean(pushed._deleted), content]))
+    .digest('base64url');
+}
+
 export interface PushContext {
   scope: Scope;
   actor: AuditActor;
@@ -169,6 +181,8 @@ export interface DocumentPushOutcome {
  * 1. read-only collection → read_only_collection; schema → validation_failed;
  * 2. equal to the stored master in every client field → idempotent retry, accepted silently;
  * 3. a master the caller may not read → out_of_scope (before 4, so a conflict never discloses it);
+ *    then a resend of the content this install last had accepted (its push receipt) → a retry
+ *    whose answer was lost, accepted silently even though the document changed since;
  * 4. assumedMasterState.serverUpdatedAt ≠ master's → conflict, the master is returned;
  * 5. server-owned fields: absent/null or unchanged; approval fields only by supervisors/admins;
  *    the collection's own rules (rules.ts: authorship, append-only, state machines);
@@ -204,6 +218,19 @@ export async function pushDocuments(
         masters.set(doc.id, { doc, visible: row.visible === true, columns: columnValues(row) });
       }
     }
+    // What this install last had accepted for these documents (push receipts, migration 4): when the
+    // answer to a push is lost and someone else changes the document before RxDB's resend arrives,
+    // the resend is the retry it is, not a conflict — else the device would merge its next edit of
+    // the same field against a base from before its own accepted write, and lose that edit.
+    const installId = ctx.actor.installId;
+    const receipts = new Map<string, string>();
+    if (installId && ids.length > 0) {
+      const found = await tx.query<{ doc_id: string; content_hash: string }>(
+        `SELECT doc_id, content_hash FROM push_receipts WHERE install_id = $1 AND collection = $2 AND doc_id = ANY($3::text[])`,
+        [installId, collection, ids],
+      );
+      for (const row of found) receipts.set(row.doc_id, row.content_hash);
+    }
     const conflicts: WireDoc<Doc>[] = [];
     const refused: RefusedWrite[] = [];
     const at = ctx.now();
@@ -231,6 +258,8 @@ export async function pushDocuments(
           if (sameContent && master.visible) continue;
           if (!master.visible)
             throw new Refusal('out_of_scope', `This ${collection} record is outside what you may change.`);
+          // A resend of what this install already had accepted, after someone else's change: no write.
+          if (receipts.get(pushed.id) === clientContentHash(clientFields, pushed)) continue;
           if ((row.assumedMasterState?.serverUpdatedAt ?? null) !== master.doc.serverUpdatedAt) {
             conflicts.push(master.doc);
             continue;
@@ -299,6 +328,16 @@ export async function pushDocuments(
           action: pushed._deleted ? 'delete' : master ? 'update' : 'create',
           changes: fieldDiff(masterDoc, stored),
         });
+        if (installId) {
+          const hash = clientContentHash(clientFields, pushed);
+          await tx.query(
+            `INSERT INTO push_receipts (install_id, collection, doc_id, content_hash, accepted_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (install_id, collection, doc_id) DO UPDATE SET content_hash = EXCLUDED.content_hash, accepted_at = EXCLUDED.accepted_at`,
+            [installId, collection, stored.id, hash, at],
+          );
+          receipts.set(stored.id, hash);
+        }
         masters.set(stored.id, {
           doc: { ...stored, _deleted: Boolean(pushed._deleted) },
           visible: true,
