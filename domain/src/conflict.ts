@@ -14,7 +14,7 @@ import type { WireDoc } from './replication.ts';
 
 export interface ConflictInput<T> {
   newDocumentState: WireDoc<T>;
-  assumedMasterState: WireDoc<T> | null | undefined;
+  assumedMasterState?: WireDoc<T> | null;
   realMasterState: WireDoc<T>;
 }
 

@@ -237,6 +237,47 @@ describe('startUserReplication: every collection, one stream', () => {
   });
 });
 
+describe('push order across collections', () => {
+  it('pushes a case event only after the case it belongs to has reached the server', async () => {
+    const server = new FakeSyncServer();
+    // Slow case pushes: without the order, the event's push would arrive first (the server refuses
+    // an event whose case it cannot see).
+    const slowCases: typeof server.fetch = async (input, init) => {
+      if (init?.method === 'POST' && input.includes('/cases/push'))
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      return server.fetch(input, init);
+    };
+    const { db, replication } = await client(server, { fetch: slowCases });
+    await replication.awaitInSync();
+    const parent = sampleCase({ subject: 'created offline with its comment' });
+    const at = new Date().toISOString();
+    await Promise.all([
+      db.case_events.insert({
+        id: `evt-${parent.id}`,
+        caseId: parent.id,
+        kind: 'comment',
+        authorId: 'u1',
+        at,
+        body: 'Paper roll replaced.',
+        fromStatus: null,
+        toStatus: null,
+        assigneeId: null,
+        minutes: null,
+        diagnosticId: null,
+        articleId: null,
+        createdAt: at,
+        updatedAt: at,
+      }),
+      db.cases.insert(parent),
+    ]);
+    await replication.awaitInSync();
+    const order = server.pushes.map((p) => p.collection);
+    expect(order).toContain('case_events');
+    expect(order.indexOf('cases')).toBeLessThan(order.indexOf('case_events'));
+    expect(server.store('case_events').has(`evt-${parent.id}`)).toBe(true);
+  });
+});
+
 describe('combineStatuses', () => {
   const base: ReplicationStatus = { reachable: true, lastSyncAt: null, error: null, streaming: false };
   it('is unreachable when any part is, shows the first error and the latest sync', () => {

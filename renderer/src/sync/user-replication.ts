@@ -44,6 +44,23 @@ export interface UserReplication {
   stop(): Promise<void>;
 }
 
+/**
+ * Collections whose documents reference records of other collections, which the server checks when
+ * it accepts them (a case event's case must be readable, a case's merchant and device must exist, a
+ * mission's cases, an expense's mission). Records created together offline must reach the server
+ * parents first, or the child is refused for good (out_of_scope, validation_failed): each push of a
+ * child collection waits until its parents' replications have pushed what they hold.
+ */
+export const PUSH_AFTER: Readonly<Partial<Record<CollectionName, readonly CollectionName[]>>> = {
+  equipment: ['merchants'],
+  cases: ['merchants', 'equipment'],
+  case_events: ['cases'],
+  diagnostics: ['cases', 'equipment'],
+  surveys: ['cases'],
+  missions: ['cases'],
+  expenses: ['missions'],
+};
+
 /** One status from many: unreachable if any request went unanswered, the first error, the latest sync. */
 export function combineStatuses(
   statuses: readonly ReplicationStatus[],
@@ -91,6 +108,22 @@ export function startUserReplication(options: StartUserReplicationOptions): User
   }
 
   const replications = new Map<CollectionName, CollectionReplication>();
+  // A push waiting for its parents gives up when the replication stops (the round then fails).
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    stop = () => reject(new Error('replication stopped'));
+  });
+  stopped.catch(() => undefined);
+  /** Resolves once every parent collection (PUSH_AFTER) has nothing left to push. */
+  async function parentsPushed(name: CollectionName): Promise<void> {
+    for (const parent of PUSH_AFTER[name] ?? []) {
+      const replication = replications.get(parent);
+      // RxDB's own in-sync wait: the parent's upstream has pushed every local write (and its
+      // downstream is idle). A parent that cannot reach the server keeps the child waiting, as the
+      // child could not be pushed either.
+      if (replication) await Promise.race([replication.state.awaitInSync(), stopped]);
+    }
+  }
   for (const name of names) {
     const collection = options.db[name] as unknown as RxCollection<unknown>;
     replications.set(
@@ -109,9 +142,10 @@ export function startUserReplication(options: StartUserReplicationOptions): User
           report();
         },
         onRefused: (rows) => options.onRefused?.(name, rows),
-        ...(options.beforePush
-          ? { beforePush: (docs: readonly WithDeleted<unknown>[]) => options.beforePush!(name, docs) }
-          : {}),
+        beforePush: async (docs: readonly WithDeleted<unknown>[]) => {
+          await parentsPushed(name);
+          await options.beforePush?.(name, docs);
+        },
       }),
     );
   }
@@ -134,6 +168,7 @@ export function startUserReplication(options: StartUserReplicationOptions): User
       for (const r of replications.values()) r.reSync();
     },
     async stop() {
+      stop();
       target.removeEventListener?.('online', onOnline);
       await Promise.all([...replications.values()].map((r) => r.stop()));
       await stream?.stop();
