@@ -136,12 +136,11 @@ describe('attachments in Chromium', () => {
       }
       return route.continue();
     });
-    // The page closes while offline. (Closed online, it could push the expense's version from before
-    // the attach and close before recording the answer; the next push then merges without a base,
-    // where the server's fields win and the reference would be dropped. That is the generic merge's
-    // rule for every field, not specific to attachments; this test is about the attachment path.)
-    await pageA.close();
+    // Back online (uploads still blocked) and reloaded: the version of the expense from before the
+    // attach may be pushed as the old page closes, its answer lost with it; the next push then
+    // merges without a base, and the reference must survive that (domain/src/attachment-merge.ts).
     await contextA.setOffline(false);
+    await pageA.close();
     pageA = await openPage(contextA, sessionA);
     expect(
       await pageA.evaluate(([id, h]) => window.emdadAttachments.isOnDevice(id!, h!), [expenseId, sha256]),

@@ -9,8 +9,20 @@
 import { randomBytes } from 'node:crypto';
 import { indexedDB, IDBKeyRange } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { API_ROUTES, newId, stripInternalFields, type AuthSession, type CaseDoc } from '@emdad/domain';
-import { expenseMigrationStrategies, expenseRxSchema, type ExpenseDoc } from '@emdad/domain/model/index';
+import {
+  API_ROUTES,
+  documentsEqual,
+  mergeDocumentConflict,
+  newId,
+  type AuthSession,
+  type CaseDoc,
+} from '@emdad/domain';
+import {
+  COLLECTIONS,
+  expenseMigrationStrategies,
+  expenseRxSchema,
+  type ExpenseDoc,
+} from '@emdad/domain/model/index';
 import {
   createAttachmentService,
   type AttachmentService,
@@ -22,7 +34,6 @@ import { openUserDatabase, type UserDatabase } from '@emdad/renderer/db/database
 import { getRxStorageDexieFastRead } from '@emdad/renderer/db/dexie-storage';
 import { startCaseReplication, type CaseReplication } from '@emdad/renderer/sync/case-replication';
 import type { RxCollection, RxConflictHandler } from 'rxdb';
-import { deepEqual } from 'rxdb/plugins/utils';
 import {
   databaseOptions,
   eventually,
@@ -33,24 +44,14 @@ import {
   type RunningServer,
 } from '../support/sync-clients.ts';
 
-/**
- * Domain fields decide equality; a conflict merges three-way as the case rule does
- * (domain/src/conflict.ts): a field only this device changed keeps its value, the server's stamp and
- * everything else come from the server. (The generic handler of every collection is not this
- * helper's to write; this one is enough for an expense edited on one device.)
- */
+/** The domain's generic rule (domain/src/conflict.ts), as db/database.ts gives every collection but cases. */
 const expenseConflictHandler: RxConflictHandler<ExpenseDoc> = {
-  isEqual: (a, b) => deepEqual(stripInternalFields(a), stripInternalFields(b)),
-  resolve: async ({ newDocumentState, assumedMasterState, realMasterState }) => {
-    const mine = stripInternalFields(newDocumentState) as unknown as Record<string, unknown>;
-    const base = (assumedMasterState ?? realMasterState) as unknown as Record<string, unknown>;
-    const merged = { ...realMasterState } as unknown as Record<string, unknown>;
-    for (const [field, value] of Object.entries(mine)) {
-      if (field === 'serverUpdatedAt') continue;
-      if (!deepEqual(value, base[field])) merged[field] = value;
-    }
-    return merged as unknown as typeof realMasterState;
-  },
+  isEqual: (a, b) => documentsEqual(a, b),
+  resolve: async ({ newDocumentState, assumedMasterState, realMasterState }) =>
+    mergeDocumentConflict<ExpenseDoc>(
+      { ...COLLECTIONS.expenses, appendOnly: false },
+      { newDocumentState, assumedMasterState, realMasterState },
+    ),
 };
 
 interface Device {

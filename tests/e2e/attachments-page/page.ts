@@ -3,8 +3,9 @@
  * IndexedDB), attachment service, uploader and replication of expenses, driven from the test
  * through `window.emdadAttachments`. No UI: the expense screens are not this test's subject.
  */
-import type { AuthSession, CaseDoc } from '@emdad/domain';
+import { documentsEqual, mergeDocumentConflict, type AuthSession, type CaseDoc } from '@emdad/domain';
 import {
+  COLLECTIONS,
   expenseMigrationStrategies,
   expenseRxSchema,
   type AttachmentRef,
@@ -40,6 +41,12 @@ const api = {
         expenses: {
           schema: rxSchemaWithAttachments<ExpenseDoc>(expenseRxSchema),
           migrationStrategies: expenseMigrationStrategies,
+          // The domain's generic rule, as db/database.ts gives every collection but cases.
+          conflictHandler: {
+            isEqual: (a: object, b: object) => documentsEqual(a, b),
+            resolve: async (input: Parameters<typeof mergeDocumentConflict<ExpenseDoc>>[1]) =>
+              mergeDocumentConflict<ExpenseDoc>({ ...COLLECTIONS.expenses, appendOnly: false }, input),
+          },
         },
       } as never);
     const auth = { getAccessToken: async () => session.accessToken, refresh: async () => false };
