@@ -11,6 +11,8 @@ export const API_ROUTES = {
   me: '/api/me',
   reference: '/api/reference',
   caseById: '/api/cases/:id',
+  /** The case engine's figures of a case: support hops with their OLA, dwell per status/team/person (routes/case-sla.ts). */
+  caseSla: '/api/cases/:id/sla',
   replicationPull: '/api/replication/:collection/pull',
   replicationPush: '/api/replication/:collection/push',
   replicationStream: '/api/replication/:collection/stream',

@@ -22,6 +22,7 @@ import { FieldWorkflows } from './engine/field-workflows.ts';
 import { ServerWriter } from './engine/server-writes.ts';
 import { CaseEngine } from './engine/case-engine.ts';
 import { engineSettings, type EngineSettings } from './engine/settings.ts';
+import { registerCaseSlaRoutes } from './routes/case-sla.ts';
 import { registerFieldRoutes } from './routes/field.ts';
 import { registerReplicationRoutes } from './routes/replication.ts';
 import { SurveyEngine } from './engine/surveys.ts';
@@ -182,6 +183,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
       engineSettings(options.engine),
     );
     const engineOn = options.engine !== undefined;
+    registerCaseSlaRoutes(app, { db, tokens, now, settings: caseEngine.settings });
     // Call-back tasks the survey rules open get their SLA, routing event and notification from the
     // case engine, as a pushed case does.
     if (engineOn)

@@ -172,6 +172,53 @@ describe.each(backends())('case engine on $name', (backend) => {
     expect(again.notificationsDelivered).toBe(0);
   });
 
+  it('answers the hops with their OLA and the dwell per status, team and person (GET /api/cases/:id/sla)', async () => {
+    const answer = await server.app.inject({
+      method: 'GET',
+      url: `/api/cases/${walkIn.id}/sla`,
+      headers: bearer(super1),
+    });
+    expect(answer.statusCode).toBe(200);
+    const body = answer.json<{
+      hops: {
+        tier: string;
+        teamId: string;
+        to: string | null;
+        ola: { state: string; targetMinutes: number };
+      }[];
+      dwell: {
+        totalSeconds: number;
+        byStatus: Record<string, { seconds: number; businessSeconds: number }>;
+        byTeam: Record<string, { seconds: number }>;
+        byPerson: Record<string, { seconds: number }>;
+        unassignedPersonSeconds: number;
+      };
+    }>();
+    // L1 held it from creation until the breach moved it to L2 — far past its 240-minute OLA.
+    expect(body.hops.map((h) => [h.tier, h.teamId, h.ola.targetMinutes])).toEqual([
+      ['L1', TEAM_IDS.fieldOps, 240],
+      ['L2', TEAM_IDS.centralSupport, 480],
+    ]);
+    expect(body.hops[0]!.ola.state).toBe('breached');
+    expect(body.hops[1]!.to).toBeNull();
+    // Monday 11:30 → Tuesday 17:00 (escalation) → Wednesday 08:01 (now): the parts add up to the whole.
+    const d = body.dwell;
+    expect(d.totalSeconds).toBe((Date.parse('2026-11-25T04:31:00.000Z') - MONDAY_1130) / 1000);
+    expect(d.byStatus.new!.seconds).toBe(d.totalSeconds);
+    expect(d.byPerson[USER_IDS.tech1]!.seconds + d.unassignedPersonSeconds).toBe(d.totalSeconds);
+    expect(d.byTeam[TEAM_IDS.fieldOps]!.seconds).toBe(
+      (Date.parse('2026-11-24T13:30:00.000Z') - MONDAY_1130) / 1000,
+    );
+    // Business time: Monday 11:30–16:00 less lunch (3:30 h) + Tuesday 7 h + Wednesday 1 min.
+    expect(d.byStatus.new!.businessSeconds).toBe((210 + 420 + 1) * 60);
+    const outsider = await server.app.inject({
+      method: 'GET',
+      url: `/api/cases/${walkIn.id}/sla`,
+      headers: bearer(tech1),
+    });
+    expect(outsider.statusCode).toBe(404);
+  });
+
   it('pauses while the case waits on the customer and shows it', async () => {
     clock.set(Date.parse('2026-11-25T05:00:00.000Z')); // Wednesday 08:30 Tehran
     const at = new Date(clock.now()).toISOString();
