@@ -3,6 +3,13 @@ import { z } from 'zod';
 import type { Role, UserProfile } from './roles.ts';
 import { PUBLIC_TRACKING_ROUTES } from './public-tracking.ts';
 
+/**
+ * Request header of a push: the device's clock (ms since epoch) when it sent it. The server takes the
+ * device's event times within a bound of its own clock and corrects and flags them beyond it
+ * (domain/src/sla/skew.ts, sync-server/src/engine).
+ */
+export const DEVICE_TIME_HEADER = 'x-emdad-device-time';
+
 export const API_ROUTES = {
   health: '/health',
   login: '/api/auth/login',

@@ -27,6 +27,7 @@ import type {
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import {
   API_ROUTES,
+  DEVICE_TIME_HEADER,
   PULL_BATCH_MAX,
   PUSH_BATCH_MAX,
   stripInternalFields,
@@ -272,7 +273,8 @@ export function startCollectionReplication<T>(
                 await options.beforePush?.(rows.map((row) => row.newDocumentState));
                 const res = await authedFetch(route(API_ROUTES.replicationPush), {
                   method: 'POST',
-                  headers: { 'content-type': 'application/json' },
+                  // The device's clock: the server checks offline event times against it.
+                  headers: { 'content-type': 'application/json', [DEVICE_TIME_HEADER]: String(Date.now()) },
                   body: JSON.stringify(rows.map((row) => toPushRow(spec.serverOwnedFields, row))),
                 });
                 const body = (await res.json()) as PushResponse<T>;

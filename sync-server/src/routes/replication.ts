@@ -1,5 +1,6 @@
 import {
   API_ROUTES,
+  DEVICE_TIME_HEADER,
   REPLICATED_COLLECTIONS,
   type PullResponse,
   type PushResponse,
@@ -38,8 +39,6 @@ export interface PushFacts {
    */
   deviceNow: number | null;
 }
-
-export const DEVICE_TIME_HEADER = 'x-emdad-device-time';
 
 function deviceTimeOf(request: FastifyRequest): number | null {
   const raw = request.headers[DEVICE_TIME_HEADER];
