@@ -23,6 +23,7 @@ import {
   pushTo,
 } from '../test-support.ts';
 import { ENGINE_TICK_LOCK } from './case-engine.ts';
+import { ServerWriter } from './server-writes.ts';
 
 type Doc = Record<string, unknown> & { id: string };
 const tehran = businessCalendars().find((c) => c.id === 'cal-tehran')!;
@@ -421,6 +422,23 @@ describe.each(backends())('case engine on $name', (backend) => {
       'server_owned_field',
       'server_owned_field',
     ]);
+  });
+
+  it('takes in on its timer an open case it never saw (stored before it ran, or its push reaction failed)', async () => {
+    const at = new Date(clock.now()).toISOString();
+    const stored = newCase(branch1, { equipmentId: null, createdAt: at, updatedAt: at });
+    const { _deleted, ...doc } = stored;
+    void _deleted;
+    // Written without a push, so no push reaction ran.
+    await new ServerWriter(server.db, null, clock.now).transaction(async (w) => {
+      await w.put('cases', doc);
+    });
+    expect((await caseOf(branch1, stored.id))!.sla ?? null).toBeNull();
+    await server.engine.tick();
+    const seen = (await caseOf(branch1, stored.id))!;
+    expect(seen.teamId).toBe(TEAM_IDS.fieldOps);
+    expect(seen.assigneeId).not.toBeNull();
+    expect(seen.sla?.state).toBeTruthy();
   });
 
   it.runIf(backend.name === 'postgres')(

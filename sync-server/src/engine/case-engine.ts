@@ -246,7 +246,18 @@ export class CaseEngine {
           'SELECT case_id FROM engine_cases WHERE open AND next_check_at <= $1 ORDER BY next_check_at, case_id LIMIT $2',
           [w.at, this.settings.batchSize],
         );
-        const ids = due.map((r) => r.case_id);
+        // Open cases the engine has never seen: stored before it ran, or their push's reaction
+        // failed (rolled back). First sight happens here instead.
+        const unseen =
+          due.length < this.settings.batchSize
+            ? await w.tx.query<{ id: string }>(
+                `SELECT c.id FROM cases c WHERE NOT c.deleted AND c.doc ->> 'status' NOT IN ('resolved', 'closed')
+                   AND NOT EXISTS (SELECT 1 FROM engine_cases e WHERE e.case_id = c.id)
+                 ORDER BY c.id LIMIT $1`,
+                [this.settings.batchSize - due.length],
+              )
+            : [];
+        const ids = [...due.map((r) => r.case_id), ...unseen.map((r) => r.id)];
         await this.processCases(w, ref, ids, null);
         return { delivered, cases: ids.length };
       });
