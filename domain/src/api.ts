@@ -1,6 +1,8 @@
 /** HTTP API of the sync server (besides replication, see replication.ts). zod at the edges. */
 import { z } from 'zod';
 import type { Role, UserProfile } from './roles.ts';
+import type { CaseDoc } from './case.ts';
+import type { WireDoc } from './replication.ts';
 import { PUBLIC_TRACKING_ROUTES } from './public-tracking.ts';
 
 /**
@@ -20,6 +22,8 @@ export const API_ROUTES = {
   caseById: '/api/cases/:id',
   /** The case engine's figures of a case: support hops with their OLA, dwell per status/team/person (routes/case-sla.ts). */
   caseSla: '/api/cases/:id/sla',
+  /** A supervisor of the case's team (or an admin) hands it to the next tier now, with a reason (routes/case-escalate.ts). */
+  caseEscalate: '/api/cases/:id/escalate',
   replicationPull: '/api/replication/:collection/pull',
   replicationPush: '/api/replication/:collection/push',
   replicationStream: '/api/replication/:collection/stream',
@@ -85,7 +89,8 @@ export interface CaseTemplateRef {
   category: string;
   defaultPriority: 'low' | 'normal' | 'high' | 'urgent';
   team: string;
-  tier: 'L1' | 'L2' | 'L3';
+  /** The tier the case starts in (L1 field or help desk, L2 specialists, L3, or the product team). */
+  tier: 'L1' | 'L2' | 'L3' | 'product';
 }
 export interface BranchRef {
   id: string;
@@ -118,6 +123,24 @@ export interface ReferenceData {
   branches: BranchRef[];
   merchants: MerchantRef[];
   equipment: EquipmentRef[];
+}
+
+/** Body of `POST /api/cases/:id/escalate`: why the case goes to the next tier of the ladder. */
+export const caseEscalationRequestSchema = z.object({
+  reason: z.string().trim().min(3).max(1000),
+  /** The tier the caller saw the case in: if it has moved since, the request is refused (no double hop). */
+  fromTier: z.enum(['L1', 'L2', 'L3', 'product']).optional(),
+});
+export type CaseEscalationRequest = z.infer<typeof caseEscalationRequestSchema>;
+
+export interface CaseEscalationResponse {
+  caseId: string;
+  fromTier: 'L1' | 'L2' | 'L3' | 'product';
+  toTier: 'L1' | 'L2' | 'L3' | 'product';
+  teamId: string | null;
+  assigneeId: string | null;
+  /** The case after the move, or null when it left the caller's scope with it. */
+  case: WireDoc<CaseDoc> | null;
 }
 
 export type { Role };

@@ -75,6 +75,19 @@ describe('demo fixtures', () => {
       expect(teams.map((t) => t.id)).toContain(u.teamId);
   });
 
+  it('names only teams that exist and have people to route to in every case template', () => {
+    for (const t of caseTemplates) {
+      expect(
+        teams.map((team) => team.id),
+        t.code,
+      ).toContain(t.team);
+      expect(
+        demoUsers.some((u) => u.teamId === t.team && u.role === 'technician'),
+        `${t.code}: nobody in ${t.team}`,
+      ).toBe(true);
+    }
+  });
+
   it('has knowledge articles that match the kb_articles schema, some published and a draft', () => {
     for (const a of kbArticles) expect(validateCollectionDocument('kb_articles', a)).toEqual({ ok: true });
     expect(kbArticles.some((a) => a.status === 'published')).toBe(true);

@@ -23,6 +23,7 @@ import { ServerWriter } from './engine/server-writes.ts';
 import { CaseEngine } from './engine/case-engine.ts';
 import { engineSettings, type EngineSettings } from './engine/settings.ts';
 import { registerCaseSlaRoutes } from './routes/case-sla.ts';
+import { registerCaseEscalateRoutes } from './routes/case-escalate.ts';
 import { registerFieldRoutes } from './routes/field.ts';
 import { registerReplicationRoutes } from './routes/replication.ts';
 import { SurveyEngine } from './engine/surveys.ts';
@@ -184,6 +185,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
     );
     const engineOn = options.engine !== undefined;
     registerCaseSlaRoutes(app, { db, tokens, now, settings: caseEngine.settings });
+    registerCaseEscalateRoutes(app, { db, tokens, engine: caseEngine });
     // Call-back tasks the survey rules open get their SLA, routing event and notification from the
     // case engine, as a pushed case does.
     if (engineOn)

@@ -7,6 +7,7 @@ import {
   findTargets,
   indexTargets,
   nextSupportTier,
+  tierAfterOlaBreach,
   toCaseSla,
   type SlaCaseInput,
   type SlaEvent,
@@ -214,6 +215,15 @@ describe('SLA evaluation of a case', () => {
     expect(l2.actions.some((a) => a.type === 'move_to_l2' || a.type === 'raise_priority')).toBe(false);
     expect(nextSupportTier('L3')).toBe('product');
     expect(nextSupportTier('product')).toBeNull();
+  });
+
+  it('hands a hop past its OLA to the next tier only under the next_tier policy', () => {
+    expect(tierAfterOlaBreach('next_tier', 'L1')).toBe('L2');
+    expect(tierAfterOlaBreach('next_tier', 'L2')).toBe('L3');
+    expect(tierAfterOlaBreach('next_tier', 'L3')).toBe('product');
+    expect(tierAfterOlaBreach('next_tier', 'product')).toBeNull();
+    expect(tierAfterOlaBreach('notify', 'L1')).toBeNull();
+    expect(tierAfterOlaBreach(undefined, 'L1')).toBeNull();
   });
 
   it('ignores events after now and counts events before creation at creation', () => {

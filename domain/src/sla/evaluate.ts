@@ -69,6 +69,11 @@ export interface SlaTargetTable {
   warningShare: number;
   /** Internal target (OLA) of each hop, in business minutes. */
   olaMinutes: Record<SupportTier, number>;
+  /**
+   * What a hop past its OLA does besides notifying its supervisor: `next_tier` hands the case to the
+   * next hop of the ladder (L1 → L2 → L3 → product team); `notify` (also when absent) only notifies.
+   */
+  olaBreach?: OlaBreachPolicy;
   escalation: EscalationRule[];
   targets: SlaTargetRow[];
 }
@@ -203,6 +208,20 @@ export function raisedPriority(priority: CasePriority): CasePriority | null {
 export function nextSupportTier(tier: SupportTier): SupportTier | null {
   const index = SUPPORT_TIERS.indexOf(tier);
   return index >= 0 && index < SUPPORT_TIERS.length - 1 ? SUPPORT_TIERS[index + 1]! : null;
+}
+
+export const OLA_BREACH_POLICIES = ['notify', 'next_tier'] as const;
+export type OlaBreachPolicy = (typeof OLA_BREACH_POLICIES)[number];
+
+/**
+ * The tier a hop past its OLA hands the case to under the policy: the next one of the ladder with
+ * `next_tier`; null when the policy only notifies or the hop is the last one (the product team).
+ */
+export function tierAfterOlaBreach(
+  policy: OlaBreachPolicy | undefined,
+  tier: SupportTier,
+): SupportTier | null {
+  return policy === 'next_tier' ? nextSupportTier(tier) : null;
 }
 
 interface ClockResult {

@@ -7,7 +7,9 @@
  * - every run: the timeline (status changes, customer-facing events, accepted device times) read
  *   into the SLA evaluation of the region's calendar; the case's `sla` written; SLA events (warning,
  *   breach) and escalation actions (notify assignee/supervisor, raise priority, move to L2) applied
- *   once each (`engine_applied`); the current hop's OLA;
+ *   once each (`engine_applied`); the current hop's OLA, and past it the next tier of the ladder
+ *   L1 → L2 → L3 → product team (policy `olaBreach`), once per hop; the same move by a person
+ *   through `escalateCase` (`POST /api/cases/:id/escalate`);
  * - notifications held to the recipient's working hours (notifications.ts).
  * Everything is written through ServerWriter (system actor, audited, announced after commit).
  * The timer only looks at cases whose next threshold has passed (`engine_cases.next_check_at`).
@@ -19,6 +21,8 @@ import {
   PAUSED_STATUSES,
   STOPPED_STATUSES,
   evaluateClock,
+  nextSupportTier,
+  tierAfterOlaBreach,
   toCaseSla,
   type EscalationAction,
   type SlaEvaluation,
@@ -49,6 +53,22 @@ export interface PushFacts {
   /** The device's clock at the push (header `x-emdad-device-time`), if it said. */
   deviceNow?: number | null;
 }
+
+/** A person's hand-over of a case to the next tier (`POST /api/cases/:id/escalate`). */
+export interface ManualEscalation {
+  by: string;
+  reason: string;
+  /** The tier the person saw the case in; another one now means someone moved it meanwhile. */
+  fromTier?: SupportTier;
+}
+
+export type ManualEscalationResult =
+  | { ok: true; fromTier: SupportTier; toTier: SupportTier; teamId: string | null; assigneeId: string | null }
+  | {
+      ok: false;
+      code: 'not_found' | 'invalid_transition';
+      sentence: { fa: string; en: string };
+    };
 
 export interface TickReport {
   /** False when another instance held the engine lock. */
@@ -297,6 +317,36 @@ export class CaseEngine {
     }
   }
 
+  /**
+   * A person hands the case to the next tier now (`POST /api/cases/:id/escalate`; the route checks
+   * who may): the same move as the OLA policy's, then the case's SLA written as on any run.
+   */
+  async escalateCase(caseId: string, request: ManualEscalation): Promise<ManualEscalationResult> {
+    const ref = await loadEngineReference(this.db, this.settings);
+    return this.writer.transaction(
+      async (w) => {
+        const [row] = await w.tx.query('SELECT doc, server_updated_at, deleted FROM cases WHERE id = $1', [
+          caseId,
+        ]);
+        if (!row || row.deleted === true)
+          return {
+            ok: false,
+            code: 'not_found',
+            sentence: {
+              fa: 'این درخواست یافت نشد. فهرست درخواست‌ها را همگام کنید.',
+              en: 'No such case. Sync your case list.',
+            },
+          } satisfies ManualEscalationResult;
+        const doc = { ...(row.doc as CaseDoc), serverUpdatedAt: toNumber(row.server_updated_at) };
+        const state = (await loadStates(w.tx, [caseId])).get(caseId) ?? emptyState();
+        const handOver: ManualEscalation & { result?: ManualEscalationResult } = { ...request };
+        await this.processCase(w, ref, doc, state, null, false, handOver);
+        return handOver.result!;
+      },
+      { lock: ENGINE_COLLECTIONS },
+    );
+  }
+
   private async processCases(
     w: ServerWriteSession,
     ref: EngineReference,
@@ -339,6 +389,7 @@ export class CaseEngine {
     state: CaseState,
     deviceNow: number | null,
     slaOnly = false,
+    handOver: (ManualEscalation & { result?: ManualEscalationResult }) | null = null,
   ): Promise<void> {
     const now = w.at;
     const doc: CaseDoc = { ...stored };
@@ -463,6 +514,9 @@ export class CaseEngine {
       engine.duplicateCheckedAt = now;
     }
 
+    // 4b. A person's hand-over to the next tier (the same move as an escalation of the policy).
+    if (handOver) handOver.result = await this.handOver(w, ref, doc, state, handOver, event);
+
     // 5. SLA: evaluate, write SLA events, apply escalation actions (which may change priority or
     //    tier, and so the targets: evaluated again after them).
     let evaluation = this.evaluate(ref, doc, state, now);
@@ -471,8 +525,10 @@ export class CaseEngine {
       const changed = await this.escalate(w, ref, doc, evaluation.evaluation.actions, state, event);
       if (changed) evaluation = this.evaluate(ref, doc, state, now) ?? evaluation;
     }
-    const ola = this.ola(ref, doc, state, now);
-    if (ola && !slaOnly) await this.olaEvents(w, ref, doc, ola, event);
+    let ola = this.ola(ref, doc, state, now);
+    // A hop past its OLA may hand the case on (policy `olaBreach`): the new hop's OLA starts now.
+    if (ola && !slaOnly && (await this.olaEvents(w, ref, doc, state, ola, event)))
+      ola = this.ola(ref, doc, state, now);
     const sla: CaseSla | null = evaluation
       ? {
           ...toCaseSla(evaluation.evaluation, evaluation.calendarId),
@@ -833,31 +889,12 @@ export class CaseEngine {
           }
           break;
         case 'move_to_l2': {
-          const toTier = action.tierTo ?? 'L2';
-          const team = this.settings.tierTeams[toTier] ?? doc.teamId ?? null;
-          doc.supportTier = toTier;
-          doc.teamId = team;
+          const moved = await this.moveToTier(w, ref, doc, state, action.tierTo ?? 'L2', action.key, event);
           changed = true;
-          await this.openHop(w, doc, state, toTier, team);
-          const previous = doc.assigneeId;
-          let assignee: string | null = null;
-          if (team) {
-            const picked = await this.pick(w, ref, doc, { team, tier: toTier }, previous ? [previous] : []);
-            if (picked.ok) assignee = picked.assigneeId;
+          if (moved.supervisor) {
+            notified = moved.supervisor;
+            await notice(moved.supervisor);
           }
-          doc.assigneeId = assignee;
-          if (assignee) await this.notifyAssigned(w, ref, doc, action.key);
-          const supervisor = team ? ref.teams.get(team)?.supervisorId : null;
-          if (supervisor) {
-            notified = supervisor;
-            await notice(supervisor);
-          }
-          event(`${action.key}:assignment`, {
-            kind: 'assignment',
-            assigneeId: assignee,
-            teamId: team,
-            supportTier: toTier,
-          });
           break;
         }
       }
@@ -897,22 +934,29 @@ export class CaseEngine {
     return { tier: hop.tier, since: hop.from, evaluation };
   }
 
+  /**
+   * A hop past its OLA, once per hop: an `sla` event, its supervisor notified and, under the
+   * `next_tier` policy, the case handed to the next tier of the ladder (an `escalation` event).
+   * Answers whether the case moved.
+   */
   private async olaEvents(
     w: ServerWriteSession,
     ref: EngineReference,
     doc: CaseDoc,
+    state: CaseState,
     ola: { tier: SupportTier; since: number; evaluation: Omit<SlaTargetEvaluation, 'kind'> },
     event: (key: string, fields: Partial<CaseEventDoc> & Pick<CaseEventDoc, 'kind'>) => CaseEventDoc,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const breachedAt = ola.evaluation.breachedAt;
-    if (!breachedAt) return;
+    if (!breachedAt) return false;
     const key = `sla:ola:${ola.tier}:${ola.since}:breach`;
-    if (!(await claim(w.tx, doc.id, key, w.at))) return;
+    if (!(await claim(w.tx, doc.id, key, w.at))) return false;
     event(key, {
       kind: 'sla',
       at: breachedAt,
       sla: { target: 'ola', level: 'breach', crossedAt: breachedAt, dueAt: ola.evaluation.dueAt },
     });
+    const toTier = tierAfterOlaBreach(this.settings.targets.olaBreach, ola.tier);
     const supervisor = this.supervisorOf(ref, doc);
     if (supervisor)
       await notify(w, ref, `${doc.id}:${key}`, {
@@ -922,12 +966,184 @@ export class CaseEngine {
           fa: `درخواست ${doc.trackingCode} از هدف داخلی سطح ${ola.tier} گذشت`,
           en: `Case ${doc.trackingCode} is past the ${ola.tier} internal target`,
         },
-        body: {
-          fa: `${doc.subject} — درخواست را باز کنید و آن را به سطح بعد بسپارید یا مسئولش را عوض کنید.`,
-          en: `${doc.subject} — open the case and hand it to the next tier or to someone else.`,
-        },
+        body: toTier
+          ? {
+              fa: `${doc.subject} — درخواست به سطح ${toTier} سپرده شد؛ برای پیگیری آن را باز کنید.`,
+              en: `${doc.subject} — the case was handed to ${toTier}; open it to follow up.`,
+            }
+          : {
+              fa: `${doc.subject} — درخواست را باز کنید و آن را به سطح بعد بسپارید یا مسئولش را عوض کنید.`,
+              en: `${doc.subject} — open the case and hand it to the next tier or to someone else.`,
+            },
         link: `/cases/${doc.id}`,
       });
+    if (!toTier) return false;
+    const moveKey = `ola:${ola.tier}:${ola.since}:next_tier`;
+    if (!(await claim(w.tx, doc.id, moveKey, w.at))) return false;
+    const fromTier = doc.supportTier ?? ola.tier;
+    const moved = await this.moveToTier(w, ref, doc, state, toTier, moveKey, event);
+    if (moved.supervisor) await this.notifyHandedOver(w, ref, doc, moved.supervisor, moveKey, null);
+    event(moveKey, {
+      kind: 'escalation',
+      escalation: {
+        // `move_to_l2` is the tier move of the ladder in the case_events v1 vocabulary; fromTier and
+        // toTier say which hop (the name predates L3 and the product team).
+        action: 'move_to_l2',
+        target: 'ola',
+        level: 'breach',
+        fromPriority: null,
+        toPriority: null,
+        fromTier,
+        toTier,
+        notifiedUserId: moved.supervisor,
+      },
+    });
+    return true;
+  }
+
+  /**
+   * Moves the case to a tier: the tier's team (`tierTeams`, else the case's own), a new hop whose OLA
+   * starts now, re-routed round-robin in that team without the previous assignee (who is notified
+   * of nothing; the new one is), an internal `assignment` event. Answers the team's supervisor.
+   */
+  private async moveToTier(
+    w: ServerWriteSession,
+    ref: EngineReference,
+    doc: CaseDoc,
+    state: CaseState,
+    toTier: SupportTier,
+    key: string,
+    event: (key: string, fields: Partial<CaseEventDoc> & Pick<CaseEventDoc, 'kind'>) => CaseEventDoc,
+  ): Promise<{ team: string | null; assignee: string | null; supervisor: string | null }> {
+    const team = this.settings.tierTeams[toTier] ?? doc.teamId ?? null;
+    doc.supportTier = toTier;
+    doc.teamId = team;
+    await this.openHop(w, doc, state, toTier, team);
+    const previous = doc.assigneeId;
+    let assignee: string | null = null;
+    let unassignedBecause: { fa: string; en: string } | null = null;
+    if (team) {
+      const picked = await this.pick(w, ref, doc, { team, tier: toTier }, previous ? [previous] : []);
+      if (picked.ok) assignee = picked.assigneeId;
+      else unassignedBecause = ROUTING_SENTENCES[picked.reason];
+    }
+    doc.assigneeId = assignee;
+    if (assignee) await this.notifyAssigned(w, ref, doc, key);
+    const supervisor = (team ? ref.teams.get(team)?.supervisorId : null) ?? null;
+    if (supervisor && unassignedBecause)
+      await notify(w, ref, `${doc.id}:${key}:queue`, {
+        userId: supervisor,
+        kind: 'assignment',
+        title: {
+          fa: `درخواست ${doc.trackingCode} بدون مسئول ماند`,
+          en: `Case ${doc.trackingCode} has no assignee`,
+        },
+        body: unassignedBecause,
+        link: `/cases/${doc.id}`,
+      });
+    event(`${key}:assignment`, {
+      kind: 'assignment',
+      assigneeId: assignee,
+      teamId: team,
+      supportTier: toTier,
+    });
+    return { team, assignee, supervisor };
+  }
+
+  /** The receiving team's supervisor hears of a hand-over (by the OLA policy or by a person). */
+  private async notifyHandedOver(
+    w: ServerWriteSession,
+    ref: EngineReference,
+    doc: CaseDoc,
+    supervisor: string,
+    key: string,
+    reason: string | null,
+  ) {
+    const who = doc.assigneeId ? ref.users.get(doc.assigneeId)?.name : null;
+    await notify(w, ref, `${doc.id}:${key}:handed_over`, {
+      userId: supervisor,
+      kind: 'assignment',
+      title: {
+        fa: `درخواست ${doc.trackingCode} به سطح ${doc.supportTier} تیم شما سپرده شد`,
+        en: `Case ${doc.trackingCode} was handed to your team at ${doc.supportTier}`,
+      },
+      body: {
+        fa: `${doc.subject} — ${who ? `مسئول: ${who.fa}` : 'بدون مسئول؛ آن را واگذار کنید'}${reason ? ` — دلیل: ${reason}` : ''}`,
+        en: `${doc.subject} — ${who ? `assigned to ${who.en}` : 'nobody could take it: assign it'}${reason ? ` — reason: ${reason}` : ''}`,
+      },
+      link: `/cases/${doc.id}`,
+    });
+  }
+
+  /** A person hands the case to the next tier now (inside processCase, after routing). */
+  private async handOver(
+    w: ServerWriteSession,
+    ref: EngineReference,
+    doc: CaseDoc,
+    state: CaseState,
+    request: ManualEscalation,
+    event: (key: string, fields: Partial<CaseEventDoc> & Pick<CaseEventDoc, 'kind'>) => CaseEventDoc,
+  ): Promise<ManualEscalationResult> {
+    const fromTier: SupportTier = doc.supportTier ?? 'L1';
+    if (STOPPED_STATUSES.includes(doc.status))
+      return {
+        ok: false,
+        code: 'invalid_transition',
+        sentence: {
+          fa: 'این درخواست بسته یا حل‌شده است و به سطح بعد ارجاع نمی‌شود. اگر مشکل ادامه دارد آن را دوباره باز کنید.',
+          en: 'This case is resolved or closed, so it cannot be escalated. Reopen it if the problem is back.',
+        },
+      };
+    if (request.fromTier && request.fromTier !== fromTier)
+      return {
+        ok: false,
+        code: 'invalid_transition',
+        sentence: {
+          fa: `این درخواست هم‌اکنون در سطح ${fromTier} است. صفحه را تازه کنید و اگر هنوز لازم است دوباره ارجاع دهید.`,
+          en: `This case is already at ${fromTier}. Refresh it and escalate again only if it is still needed.`,
+        },
+      };
+    const toTier = nextSupportTier(fromTier);
+    if (!toTier)
+      return {
+        ok: false,
+        code: 'invalid_transition',
+        sentence: {
+          fa: 'این درخواست نزد تیم محصول است، آخرین سطح ارجاع. با سرپرست تیم محصول هماهنگ کنید.',
+          en: 'This case is with the product team, the last tier. Talk to the product team’s supervisor.',
+        },
+      };
+    const hop = state.hops.find((h) => h.to === null);
+    const ola = this.ola(ref, doc, state, w.at);
+    const key = `manual:${fromTier}:${hop?.from ?? 0}`;
+    if (!(await claim(w.tx, doc.id, key, w.at)))
+      return {
+        ok: false,
+        code: 'invalid_transition',
+        sentence: {
+          fa: 'این مرحله همین حالا به سطح بعد ارجاع شد. صفحه را تازه کنید.',
+          en: 'This hop was just escalated. Refresh the case.',
+        },
+      };
+    const moved = await this.moveToTier(w, ref, doc, state, toTier, key, event);
+    if (moved.supervisor) await this.notifyHandedOver(w, ref, doc, moved.supervisor, key, request.reason);
+    event(key, {
+      kind: 'escalation',
+      authorId: request.by,
+      body: request.reason,
+      escalation: {
+        action: 'move_to_l2',
+        target: 'ola',
+        // How far the hop's own target was when the person moved it (warning: not yet overdue).
+        level: ola?.evaluation.state === 'breached' ? 'breach' : 'warning',
+        fromPriority: null,
+        toPriority: null,
+        fromTier,
+        toTier,
+        notifiedUserId: moved.supervisor,
+      },
+    });
+    return { ok: true, fromTier, toTier, teamId: moved.team, assigneeId: moved.assignee };
   }
 
   /** The next instant at which a threshold is crossed (a warning share or a due time); null if none runs. */

@@ -29,7 +29,8 @@ export const DEFAULT_ENGINE_SETTINGS: EngineSettings = {
   skewBoundMs: DEFAULT_SKEW_BOUND_MS,
   duplicateWindowMs: DEFAULT_DUPLICATE_WINDOW_MS,
   defaultCapacity: 15,
-  tierTeams: { L2: 'team-central-support', L3: 'team-central-support', product: 'team-central-support' },
+  // The demo organisation (fixtures/README.md): L2 central support, L3 specialists, the product team.
+  tierTeams: { L2: 'team-central-support', L3: 'team-l3-specialists', product: 'team-product' },
   targets: slaTargetTable,
   batchSize: 100,
 };
