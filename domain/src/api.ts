@@ -4,6 +4,7 @@ import type { Role, UserProfile } from './roles.ts';
 import type { CaseDoc } from './case.ts';
 import type { WireDoc } from './replication.ts';
 import { PUBLIC_TRACKING_ROUTES } from './public-tracking.ts';
+import type { SlaTargetTable } from './sla/evaluate.ts';
 
 /**
  * Request header of a push: the device's clock (ms since epoch) when it sent it. The server takes the
@@ -123,6 +124,20 @@ export interface ReferenceData {
   branches: BranchRef[];
   merchants: MerchantRef[];
   equipment: EquipmentRef[];
+  /**
+   * The rules the server's case engine counts by, so a client computes the same provisional SLA
+   * offline (domain/src/sla/case-input.ts) and warns of the same duplicates. Absent from servers
+   * before it was added and from a cached copy fetched from one: the client then shows no
+   * provisional time and uses the default duplicate window.
+   */
+  sla?: ReferenceSla;
+}
+
+export interface ReferenceSla {
+  targets: SlaTargetTable;
+  /** The calendar of a case whose region has none of its own. */
+  defaultCalendarId: string;
+  duplicateWindowMs: number;
 }
 
 /** Body of `POST /api/cases/:id/escalate`: why the case goes to the next tier of the ladder. */

@@ -21,7 +21,7 @@ import { registerAuthRoutes } from './routes/auth.ts';
 import { FieldWorkflows } from './engine/field-workflows.ts';
 import { ServerWriter } from './engine/server-writes.ts';
 import { CaseEngine } from './engine/case-engine.ts';
-import { engineSettings, type EngineSettings } from './engine/settings.ts';
+import { engineSettings, referenceSla, type EngineSettings } from './engine/settings.ts';
 import { registerCaseSlaRoutes } from './routes/case-sla.ts';
 import { registerCaseEscalateRoutes } from './routes/case-escalate.ts';
 import { registerFieldRoutes } from './routes/field.ts';
@@ -151,7 +151,12 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
     });
     await app.register(fastifyRateLimit, { global: false });
 
-    registerApiRoutes(app, { db, tokens, version: SERVER_VERSION });
+    registerApiRoutes(app, {
+      db,
+      tokens,
+      version: SERVER_VERSION,
+      sla: referenceSla(engineSettings(options.engine)),
+    });
     registerAuthRoutes(app, {
       db,
       tokens,

@@ -29,6 +29,7 @@ import {
   type SlaTargetEvaluation,
   type SupportTier,
 } from '@emdad/domain/sla/evaluate';
+import { caseRegionId, slaCaseRecord } from '@emdad/domain/sla/case-input';
 import type { SlaCaseRecord } from '@emdad/domain/sla/recompute';
 import { acceptDeviceEventTime } from '@emdad/domain/sla/skew';
 import { findPossibleDuplicates, type DuplicateCandidate } from '@emdad/domain/workflow/duplicates';
@@ -569,26 +570,16 @@ export class CaseEngine {
   }
 
   private record(ref: EngineReference, doc: CaseDoc, state: CaseState): SlaCaseRecord {
-    const merchant = doc.merchantId ? ref.merchants.get(doc.merchantId) : undefined;
-    const regionId =
-      merchant?.regionId ?? (doc.branchId ? (ref.branchRegions.get(doc.branchId) ?? null) : null);
-    const createdAt = state.engine?.acceptedCreatedAt ?? ms(doc.createdAt);
-    const statuses = [...state.statuses].sort((a, b) => a.at - b.at);
-    return {
-      id: doc.id,
-      templateId: doc.templateId,
-      priority: doc.priority,
-      merchantTier: merchant?.tier ?? 'standard',
-      regionId,
-      createdAt,
-      initialStatus: 'new',
-      events: [
-        ...statuses.map((s) => ({ type: 'status' as const, at: s.at, status: s.status })),
-        ...state.customerUpdates.map((at) => ({ type: 'customer_update' as const, at })),
-      ],
-      tier: doc.supportTier ?? 'L1',
-      applied: [...state.applied],
-    };
+    // The same input building as the client's provisional SLA (domain/src/sla/case-input.ts).
+    return slaCaseRecord({
+      doc,
+      merchant: doc.merchantId ? ref.merchants.get(doc.merchantId) : undefined,
+      branchRegionId: doc.branchId ? (ref.branchRegions.get(doc.branchId) ?? null) : null,
+      createdAt: state.engine?.acceptedCreatedAt ?? ms(doc.createdAt),
+      statuses: state.statuses,
+      customerUpdates: state.customerUpdates,
+      applied: state.applied,
+    });
   }
 
   private evaluate(
@@ -602,8 +593,10 @@ export class CaseEngine {
   }
 
   private regionOf(ref: EngineReference, doc: CaseDoc): string | null {
-    const merchant = doc.merchantId ? ref.merchants.get(doc.merchantId) : undefined;
-    return merchant?.regionId ?? (doc.branchId ? (ref.branchRegions.get(doc.branchId) ?? null) : null);
+    return caseRegionId(
+      doc.merchantId ? ref.merchants.get(doc.merchantId) : undefined,
+      doc.branchId ? (ref.branchRegions.get(doc.branchId) ?? null) : null,
+    );
   }
 
   /** The supervisor who answers for the case: its team's, else its assignee's team's. */

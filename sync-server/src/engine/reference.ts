@@ -6,14 +6,9 @@
  * `holiday`, seeded from fixtures and editable by an admin: a provisional lunar holiday moved there is
  * what the engine counts); the fixtures' calendars are the fallback of an unseeded database.
  */
-import {
-  calendarForRegion,
-  compileCalendar,
-  type BusinessCalendar,
-  type BusinessCalendarDefinition,
-} from '@emdad/domain/sla/calendar';
-import { MERCHANT_TIERS, type MerchantTier, type SupportTier } from '@emdad/domain/sla/evaluate';
-import { holidayDates } from '@emdad/domain/sla/holidays';
+import { calendarForRegion, type BusinessCalendar } from '@emdad/domain/sla/calendar';
+import { asMerchantTier, calendarsFromReference } from '@emdad/domain/sla/case-input';
+import type { MerchantTier, SupportTier } from '@emdad/domain/sla/evaluate';
 import { createSlaRecomputer, type SlaRecomputer } from '@emdad/domain/sla/recompute';
 import { DEFAULT_CALENDAR_ID, businessCalendars } from '@emdad/fixtures/sla';
 import type { Queryable } from '../db/index.ts';
@@ -45,12 +40,6 @@ const TIERS: readonly SupportTier[] = ['L1', 'L2', 'L3', 'product'];
 
 function asTier(value: unknown): SupportTier {
   return TIERS.includes(value as SupportTier) ? (value as SupportTier) : 'L1';
-}
-
-function asMerchantTier(value: unknown): MerchantTier {
-  return (MERCHANT_TIERS as readonly string[]).includes(value as string)
-    ? (value as MerchantTier)
-    : 'standard';
 }
 
 const jsonArray = (v: unknown): string[] =>
@@ -112,16 +101,9 @@ export async function loadEngineReference(db: Queryable, settings: EngineSetting
     `SELECT doc ->> 'kind' AS kind, doc -> 'data' AS data FROM documents
      WHERE collection = 'reference' AND NOT deleted AND doc ->> 'kind' IN ('calendar', 'holiday')`,
   );
-  const definitions = referenceRows
-    .filter((r) => r.kind === 'calendar')
-    .map((r) => r.data as unknown as BusinessCalendarDefinition);
-  const holidays = referenceRows
-    .filter((r) => r.kind === 'holiday' && typeof r.data.gregorian === 'string')
-    .map((r) => ({ gregorian: r.data.gregorian as string }));
-  const calendars =
-    definitions.length > 0
-      ? definitions.map((d) => compileCalendar(d, holidayDates(holidays)))
-      : businessCalendars();
+  // The same compilation as the client's provisional SLA (domain/src/sla/case-input.ts).
+  const fromReference = calendarsFromReference(referenceRows);
+  const calendars = fromReference.length > 0 ? fromReference : businessCalendars();
   const recompute = createSlaRecomputer({
     calendars,
     table: settings.targets,

@@ -5,7 +5,8 @@
 import { DEFAULT_SKEW_BOUND_MS } from '@emdad/domain/sla/skew';
 import type { SlaTargetTable, SupportTier } from '@emdad/domain/sla/evaluate';
 import { DEFAULT_DUPLICATE_WINDOW_MS } from '@emdad/domain/workflow/duplicates';
-import { slaTargetTable } from '@emdad/fixtures/sla';
+import type { ReferenceSla } from '@emdad/domain';
+import { DEFAULT_CALENDAR_ID, slaTargetTable } from '@emdad/fixtures/sla';
 
 export interface EngineSettings {
   /** Interval of the SLA timer in ms; false: no timer (call `tick()` yourself). */
@@ -37,4 +38,13 @@ export const DEFAULT_ENGINE_SETTINGS: EngineSettings = {
 
 export function engineSettings(overrides: Partial<EngineSettings> = {}): EngineSettings {
   return { ...DEFAULT_ENGINE_SETTINGS, ...overrides };
+}
+
+/** What clients get of these settings with the reference data (GET /api/reference). */
+export function referenceSla(settings: EngineSettings): ReferenceSla {
+  return {
+    targets: settings.targets,
+    defaultCalendarId: DEFAULT_CALENDAR_ID,
+    duplicateWindowMs: settings.duplicateWindowMs,
+  };
 }

@@ -5,6 +5,7 @@ import {
   type EquipmentRef,
   type MerchantRef,
   type ReferenceData,
+  type ReferenceSla,
 } from '@emdad/domain';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -20,6 +21,8 @@ export interface ApiRouteOptions {
   db: Db;
   tokens: TokenService;
   version: string;
+  /** The case engine's SLA targets and duplicate window, handed to clients with the reference data. */
+  sla?: ReferenceSla;
 }
 
 const idParams = z.object({ id: z.string().min(1).max(64) });
@@ -48,6 +51,7 @@ export function registerApiRoutes(app: FastifyInstance, options: ApiRouteOptions
       branches: await docs<BranchRef>('branches'),
       merchants: await docs<MerchantRef>('merchants'),
       equipment: await docs<EquipmentRef>('equipment'),
+      ...(options.sla ? { sla: options.sla } : {}),
     };
   });
 

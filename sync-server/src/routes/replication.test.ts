@@ -444,6 +444,12 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
     const data = reference.json();
     expect([data.templates.length, data.branches.length, data.merchants.length]).toEqual([11, 2, 20]); // 10 request types + the survey call-back
     expect(data.equipment.length).toBeGreaterThanOrEqual(20);
+    // The engine's SLA rules, so a client computes the same provisional due times offline.
+    expect(data.sla).toMatchObject({
+      defaultCalendarId: 'cal-tehran',
+      duplicateWindowMs: 7 * 24 * 3_600_000,
+    });
+    expect(data.sla.targets.targets.length).toBeGreaterThan(100);
     const health = await server.app.inject({ method: 'GET', url: '/health' });
     expect(health.json()).toEqual({ ok: true, database: backend.name, version: expect.any(String) });
     const missing = await server.app.inject({ method: 'GET', url: '/api/nothing-here' });
