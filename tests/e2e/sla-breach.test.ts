@@ -1,7 +1,9 @@
 /**
  * Issue 5's end-to-end scenario in real Chromium against the real sync server with the case engine
  * (in-memory PGlite, demo data, the built renderer): a walk-in case is created offline in the field
- * app → it syncs → the server routes it (assignee) and gives it its SLA, which the case list shows →
+ * app, which shows a provisional due time computed on the device and warns when the same device and
+ * template are chosen again → it syncs → the server's due times equal the provisional ones and replace
+ * them in the list → the server routes it (assignee) and gives it its SLA, which the case list shows →
  * the server's clock moves past the resolution due time and the engine's timer runs → the case
  * breaches and escalates (priority raised, moved to L2) → the supervisor is notified (their
  * notifications, pulled through the replication API) → the list in the browser shows it overdue.
@@ -147,10 +149,27 @@ describe('SLA breach end to end', () => {
     await page.getByTestId('case-reporter-phone').fill('09123456789');
     await page.getByTestId('case-save').click();
     const trackingCode = (await page.getByTestId('tracking-code').textContent())!.trim();
+    // Still offline: a provisional due time, computed on the device with the server's code.
+    const createdSla = page.getByTestId('created-sla');
+    await poll(() => createdSla.getAttribute('data-provisional')).toBe('true');
+    const provisionalFirstResponse = await createdSla.getAttribute('data-first-response-due-at');
+    const provisionalResolution = await createdSla.getAttribute('data-resolution-due-at');
+    expect(provisionalFirstResponse).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(provisionalResolution).toMatch(/^\d{4}-\d\d-\d\dT/);
+
+    // The same device and template again: the form warns of the open case before saving.
+    await page.getByTestId('nav-new-case').click();
+    await page.getByTestId('case-template').selectOption(TEMPLATE_IDS.posNoPrint);
+    await page.getByTestId('case-merchant').selectOption(MERCHANT_IDS.tehranSupermarket);
+    await page.getByTestId('case-equipment').selectOption(EQUIPMENT_IDS.paxS90);
+    await poll(() => page.getByTestId('duplicate-warning').innerText()).toContain(trackingCode);
+
     await page.getByTestId('nav-cases').click();
     const row = page.locator(`[data-testid="case-row"][data-tracking-code="${trackingCode}"]`);
     await row.waitFor();
-    expect(await row.getByTestId('sla-badge').getAttribute('data-sla-state')).toBe('none');
+    const badge = row.getByTestId('sla-badge');
+    expect(await badge.getAttribute('data-provisional')).toBe('true');
+    expect(await badge.getAttribute('data-sla-state')).not.toBe('none');
     const id = (await row.getAttribute('data-case-id'))!;
 
     // Online: it syncs; the server routes it and gives it its SLA; the list shows the SLA.
@@ -165,7 +184,13 @@ describe('SLA breach end to end', () => {
       sla: { calendarId: 'cal-tehran' },
     });
     expect(['on_track', 'warning', 'breached']).toContain(routed.sla?.state);
-    await poll(() => row.getByTestId('sla-badge').getAttribute('data-sla-state')).toBe(routed.sla!.state);
+    // The device counted as the server does (same code, same replicated calendars and targets).
+    expect(routed.sla).toMatchObject({
+      firstResponseDueAt: provisionalFirstResponse,
+      resolutionDueAt: provisionalResolution,
+    });
+    await poll(() => badge.getAttribute('data-provisional')).toBeNull();
+    await poll(() => badge.getAttribute('data-sla-state')).toBe(routed.sla!.state);
 
     // The server's clock moves past the resolution due time, into working hours, and the timer runs.
     const tehran = businessCalendars().find((c) => c.id === 'cal-tehran')!;

@@ -4,10 +4,11 @@ import { Link } from 'react-router';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import type { Language } from '@emdad/domain';
 import { formatDateTime, formatNumber } from '../i18n/i18n.ts';
-import { useCases, useLanguage, type CaseRow } from '../app/hooks.ts';
+import { useCases, useLanguage, useNow, useProvisionalSlaContext, type CaseRow } from '../app/hooks.ts';
 import { useUser } from '../app/services.ts';
 import { useUiStore } from '../ui/store.ts';
-import { caseSyncState, newestFirst, slaSummary, spacerHeights } from './case-list-view.ts';
+import { caseSyncState, newestFirst, spacerHeights } from './case-list-view.ts';
+import { caseSlaView, type ProvisionalSlaContext } from './provisional-sla.ts';
 
 /**
  * Every row is one line of this height (long text is cut with an ellipsis, the full text in its
@@ -24,6 +25,9 @@ interface CaseTableRowProps {
   refusedIds: ReadonlySet<string>;
   merchantName: string | undefined;
   lang: Language;
+  /** For the provisional SLA of a case the server has not evaluated yet. */
+  slaContext: ProvisionalSlaContext | null;
+  now: number;
 }
 
 /**
@@ -36,11 +40,13 @@ const CaseTableRow = memo(function CaseTableRow({
   refusedIds,
   merchantName,
   lang,
+  slaContext,
+  now,
 }: CaseTableRowProps) {
   const { t } = useTranslation();
   const state = caseSyncState(doc, refusedIds);
   const merchant = merchantName ?? doc.merchantId ?? '—';
-  const sla = slaSummary(doc.sla);
+  const sla = caseSlaView(doc, slaContext, now);
   return (
     <tr
       className="case-row"
@@ -62,8 +68,11 @@ const CaseTableRow = memo(function CaseTableRow({
           data-testid="sla-badge"
           data-sla-state={sla.state}
           data-due-at={sla.dueAt ?? undefined}
+          data-provisional={sla.provisional ? 'true' : undefined}
+          title={sla.provisional ? t('sla.provisionalHint') : undefined}
         >
           {t(`sla.${sla.state}`)}
+          {sla.provisional ? ` · ${t('sla.provisional')}` : ''}
         </span>{' '}
         {sla.dueAt ? <time dateTime={sla.dueAt}>{formatDateTime(sla.dueAt, lang)}</time> : null}
       </td>
@@ -103,6 +112,8 @@ export function CaseListPage() {
   const lang = useLanguage();
   const { userDb, reference } = useUser();
   const cases = useCases(userDb);
+  const slaContext = useProvisionalSlaContext(userDb, reference);
+  const now = useNow();
   const refused = useUiStore((s) => s.refused);
   const refusedIds = useMemo(
     () => new Set(refused.filter((r) => r.collection === 'cases').map((r) => r.id)),
@@ -194,6 +205,8 @@ export function CaseListPage() {
                     refusedIds={refusedIds}
                     merchantName={merchant?.[lang]}
                     lang={lang}
+                    slaContext={slaContext}
+                    now={now}
                   />
                 );
               })}

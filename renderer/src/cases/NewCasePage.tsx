@@ -4,6 +4,7 @@ import { zodResolver } from '@hookform/resolvers/zod';
 import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router';
 import { CASE_CHANNELS, CASE_LIMITS, CASE_PRIORITIES } from '@emdad/domain';
+import { DUPLICATE_WARNING, type DuplicateCandidate } from '@emdad/domain/workflow/duplicates';
 import { mintTrackingCode } from '../db/tracking-sequence.ts';
 import { useLanguage } from '../app/hooks.ts';
 import { useServices, useUser } from '../app/services.ts';
@@ -11,6 +12,7 @@ import {
   buildNewCase,
   caseFormSchema,
   defaultChannelFor,
+  localDuplicateOf,
   type CaseFormInput,
   type CaseFormValues,
 } from './case-form.ts';
@@ -52,6 +54,8 @@ export function NewCasePage() {
   const errors = formState.errors;
   const templateId = useWatch({ control, name: 'templateId' });
   const merchantId = useWatch({ control, name: 'merchantId' });
+  const equipmentId = useWatch({ control, name: 'equipmentId' });
+  const [deviceCases, setDeviceCases] = useState<DuplicateCandidate[]>([]);
 
   const templates = useMemo(() => reference?.templates ?? [], [reference]);
   const merchants = reference?.merchants ?? [];
@@ -70,6 +74,33 @@ export function NewCasePage() {
   useEffect(() => {
     setValue('equipmentId', '');
   }, [merchantId, setValue]);
+
+  // The cases this device holds for the chosen device, live: the duplicate warning below.
+  useEffect(() => {
+    if (!equipmentId) {
+      setDeviceCases([]);
+      return;
+    }
+    const sub = userDb.cases.find({ selector: { equipmentId } }).$.subscribe((docs) =>
+      setDeviceCases(
+        docs.map((d) => ({
+          id: d.id,
+          trackingCode: d.trackingCode,
+          templateId: d.templateId,
+          equipmentId: d.equipmentId ?? null,
+          status: d.status,
+          createdAt: d.createdAt,
+        })),
+      ),
+    );
+    return () => sub.unsubscribe();
+  }, [userDb, equipmentId]);
+  const duplicate = localDuplicateOf(
+    { templateId, merchantId, equipmentId },
+    deviceCases,
+    new Date(),
+    reference?.sla?.duplicateWindowMs,
+  );
 
   const onSubmit = handleSubmit(async (values) => {
     setSaveError(false);
@@ -204,6 +235,22 @@ export function NewCasePage() {
             <FieldError id="reporterPhone-error" message={errors.reporterPhone?.message} />
           </label>
         </div>
+        {duplicate && (
+          <div
+            className="notice"
+            role="status"
+            data-testid="duplicate-warning"
+            data-duplicate-of={duplicate.id}
+          >
+            <p>{DUPLICATE_WARNING[lang]}</p>
+            <p>
+              {t('form.duplicateOf')}{' '}
+              <code className="code" dir="ltr">
+                {duplicate.trackingCode}
+              </code>
+            </p>
+          </div>
+        )}
         {saveError && (
           <p className="form-error" role="alert">
             {t('form.saveFailed')}

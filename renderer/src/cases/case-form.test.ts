@@ -5,6 +5,7 @@ import {
   buildNewCase,
   caseFormSchema,
   defaultChannelFor,
+  localDuplicateOf,
   normalisePhone,
   type CaseFormInput,
 } from './case-form.ts';
@@ -83,5 +84,46 @@ describe('create-case form schema', () => {
   it('defaults the channel by role', () => {
     expect(defaultChannelFor('branch_staff')).toBe('walk_in');
     expect(defaultChannelFor('technician')).toBe('field');
+  });
+});
+
+describe('localDuplicateOf (the warning before saving a possible duplicate)', () => {
+  const now = new Date('2026-11-23T10:00:00.000Z');
+  const open = {
+    id: 'c-open',
+    trackingCode: 'AB12-0001-7',
+    templateId: 'tpl-1',
+    equipmentId: 'eq-1',
+    status: 'in_progress' as const,
+    createdAt: '2026-11-20T10:00:00.000Z',
+  };
+  const choice = { templateId: 'tpl-1', merchantId: 'm-1', equipmentId: 'eq-1' };
+
+  it('finds an open case of the same template on the same device within the window', () => {
+    expect(localDuplicateOf(choice, [open], now)?.trackingCode).toBe('AB12-0001-7');
+  });
+
+  it('says nothing for another template, another device, a closed case or one outside the window', () => {
+    expect(localDuplicateOf({ ...choice, templateId: 'tpl-2' }, [open], now)).toBeNull();
+    expect(localDuplicateOf({ ...choice, equipmentId: 'eq-2' }, [open], now)).toBeNull();
+    expect(localDuplicateOf(choice, [{ ...open, status: 'resolved' }], now)).toBeNull();
+    expect(localDuplicateOf(choice, [open], now, 2 * 24 * 3_600_000)).toBeNull();
+  });
+
+  it('waits until a template and a device under a merchant are chosen', () => {
+    expect(localDuplicateOf({ ...choice, templateId: '' }, [open], now)).toBeNull();
+    expect(localDuplicateOf({ ...choice, equipmentId: '' }, [open], now)).toBeNull();
+    // buildNewCase drops a device without a merchant: no device, no duplicate.
+    expect(localDuplicateOf({ ...choice, merchantId: '' }, [open], now)).toBeNull();
+  });
+
+  it('names the nearest of several', () => {
+    const older = {
+      ...open,
+      id: 'c-older',
+      trackingCode: 'AB12-0000-1',
+      createdAt: '2026-11-17T10:00:00.000Z',
+    };
+    expect(localDuplicateOf(choice, [older, open], now)?.id).toBe('c-open');
   });
 });

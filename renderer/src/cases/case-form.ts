@@ -13,6 +13,7 @@ import {
   type Role,
   type UserProfile,
 } from '@emdad/domain';
+import { possibleDuplicateOf, type DuplicateCandidate } from '@emdad/domain/workflow/duplicates';
 
 const PERSIAN_DIGITS = '۰۱۲۳۴۵۶۷۸۹';
 const ARABIC_DIGITS = '٠١٢٣٤٥٦٧٨٩';
@@ -106,4 +107,25 @@ export function buildNewCase(input: {
     createdAt: at,
     updatedAt: at,
   };
+}
+
+/**
+ * The open case on this device that a new one would possibly duplicate — same template and same
+ * device, opened within the window (the server's rule, domain/src/workflow/duplicates.ts) — so the
+ * form warns before saving; null until a template and a device are chosen, or when none matches.
+ * The user may still save: the server flags the duplicate again with everything it knows.
+ */
+export function localDuplicateOf(
+  choice: Pick<CaseFormInput, 'templateId' | 'merchantId' | 'equipmentId'>,
+  localCases: readonly DuplicateCandidate[],
+  now: Date,
+  windowMs?: number,
+): DuplicateCandidate | null {
+  // As buildNewCase: a device counts only under a chosen merchant.
+  if (!choice.templateId || !choice.merchantId || !choice.equipmentId) return null;
+  return possibleDuplicateOf(
+    { templateId: choice.templateId, equipmentId: choice.equipmentId, createdAt: now.toISOString() },
+    localCases,
+    windowMs,
+  );
 }

@@ -71,6 +71,11 @@ const fa = {
     breached: 'گذشته از مهلت',
     paused: 'متوقف (در انتظار)',
     none: 'هنوز محاسبه نشده',
+    provisional: 'موقت',
+    provisionalHint:
+      'مهلت موقت: روی همین دستگاه حساب شده است. پس از همگام‌سازی، مهلت قطعی سرور نمایش داده می‌شود.',
+    firstResponseDue: 'مهلت اولین پاسخ',
+    resolutionDue: 'مهلت رفع',
   },
   status: {
     new: 'جدید',
@@ -116,6 +121,7 @@ const fa = {
       'فهرست انواع درخواست و پذیرنده‌ها هنوز روی این دستگاه نیست. یک بار با شبکه وارد شوید تا دریافت شود.',
     saveFailed:
       'ذخیرهٔ درخواست روی این دستگاه ممکن نشد. دوباره تلاش کنید؛ اگر تکرار شد برنامه را دوباره باز کنید.',
+    duplicateOf: 'درخواست باز:',
   },
   created: {
     title: 'درخواست ثبت شد',
@@ -215,6 +221,11 @@ const en: Resource = {
     breached: 'Overdue',
     paused: 'Paused (waiting)',
     none: 'Not yet computed',
+    provisional: 'provisional',
+    provisionalHint:
+      "Provisional due time, computed on this device. Once the case syncs, the server's due time is shown.",
+    firstResponseDue: 'First response due',
+    resolutionDue: 'Resolution due',
   },
   status: {
     new: 'New',
@@ -259,6 +270,7 @@ const en: Resource = {
     noReference:
       'Request types and merchants are not on this device yet. Sign in once with network to download them.',
     saveFailed: 'The case could not be saved on this device. Try again; if it repeats, reopen the app.',
+    duplicateOf: 'Open case:',
   },
   created: {
     title: 'Case saved',
