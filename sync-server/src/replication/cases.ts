@@ -308,8 +308,19 @@ export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]):
         const masterEntry = masters.get(pushed.id);
         const master = masterEntry?.doc;
         if (master) {
-          // An idempotent retry (the response to an earlier push was lost): the server already holds this version.
-          if (sameClientContent(master, pushed)) continue;
+          // An idempotent retry (the response to an earlier push was lost): the server already holds this
+          // version. When the device assumed an older master, answer with the master as a conflict: RxDB
+          // then writes the server's fields (stamp, acknowledgement, SLA) locally. A silent accept left the
+          // device's copy unacknowledged for good when its downstream had skipped the stamped version
+          // while the push was unanswered (docs/proposals/stale-push-guard.md, "still open" 2).
+          if (sameClientContent(master, pushed)) {
+            if (
+              masterEntry.visible &&
+              (row.assumedMasterState?.serverUpdatedAt ?? null) !== master.serverUpdatedAt
+            )
+              conflicts.push(master);
+            continue;
+          }
           // Checked before the conflict so a conflict never hands out a case the caller may not read.
           if (!masterEntry.visible)
             throw new Refusal('forbidden', 'This case is outside what your role may change.');

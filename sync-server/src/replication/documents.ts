@@ -255,7 +255,12 @@ export async function pushDocuments(
           const sameContent =
             Boolean(master.doc._deleted) === Boolean(pushed._deleted) &&
             clientFields.every((f) => sameValue(master.doc[f], candidate[f]));
-          if (sameContent && master.visible) continue;
+          if (sameContent && master.visible) {
+            // An idempotent retry; an older assumed master gets the master back (see cases.ts).
+            if ((row.assumedMasterState?.serverUpdatedAt ?? null) !== master.doc.serverUpdatedAt)
+              conflicts.push(master.doc);
+            continue;
+          }
           if (!master.visible)
             throw new Refusal('out_of_scope', `This ${collection} record is outside what you may change.`);
           // A resend of what this install already had accepted, after someone else's change: no write.
