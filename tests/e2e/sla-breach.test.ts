@@ -134,6 +134,10 @@ describe('SLA breach end to end', () => {
     await page.getByTestId('nav-new-case').click();
     await poll(() => page.getByTestId('case-template').locator('option').count()).toBeGreaterThan(1);
 
+    // The device has synced everything once (calendars and holidays included: the provisional SLA
+    // needs them); only then does the status bar show a last sync.
+    await poll(() => page.getByTestId('last-sync').getAttribute('data-at')).toMatch(/^\d{4}-/);
+
     // Offline: the walk-in is logged on the device only.
     await branch.setOffline(true);
     relay.cut();

@@ -289,7 +289,12 @@ describe('combineStatuses', () => {
       combineStatuses(
         [
           { ...base, lastSyncAt: '2026-11-23T09:00:00.000Z' },
-          { ...base, reachable: false, error: { code: 'network_unavailable', message: 'x' } },
+          {
+            ...base,
+            reachable: false,
+            error: { code: 'network_unavailable', message: 'x' },
+            lastSyncAt: '2026-11-23T08:00:00.000Z',
+          },
           { ...base, lastSyncAt: '2026-11-23T10:00:00.000Z' },
         ],
         { streaming: true, reachable: true, error: null },
@@ -300,6 +305,16 @@ describe('combineStatuses', () => {
       lastSyncAt: '2026-11-23T10:00:00.000Z',
       streaming: true,
     });
+    // One collection never synced: the device has not synced as a whole yet.
+    expect(
+      combineStatuses(
+        [
+          { ...base, lastSyncAt: '2026-11-23T10:00:00.000Z' },
+          { ...base, lastSyncAt: null },
+        ],
+        null,
+      ).lastSyncAt,
+    ).toBeNull();
     expect(combineStatuses([{ ...base, reachable: null }], null)).toMatchObject({
       reachable: null,
       streaming: false,

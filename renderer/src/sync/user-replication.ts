@@ -61,7 +61,12 @@ export const PUSH_AFTER: Readonly<Partial<Record<CollectionName, readonly Collec
   expenses: ['missions'],
 };
 
-/** One status from many: unreachable if any request went unanswered, the first error, the latest sync. */
+/**
+ * One status from many: unreachable if any request went unanswered, the first error, the latest sync
+ * — but no sync at all until every collection has synced once. A device that has its cases but not
+ * yet the calendars, templates or merchants is not ready to work offline (no provisional SLA, empty
+ * pickers), and the status bar's "last sync: not yet" tells its user to stay online a moment longer.
+ */
 export function combineStatuses(
   statuses: readonly ReplicationStatus[],
   stream: StreamStatus | null,
@@ -78,6 +83,7 @@ export function combineStatuses(
   let lastSyncAt: string | null = null;
   for (const s of statuses)
     if (s.lastSyncAt && (!lastSyncAt || s.lastSyncAt > lastSyncAt)) lastSyncAt = s.lastSyncAt;
+  if (statuses.some((s) => s.lastSyncAt === null)) lastSyncAt = null;
   return { reachable, error, lastSyncAt, streaming: stream?.streaming ?? false };
 }
 
