@@ -691,73 +691,80 @@ describe.each(testDatabases())('an edit after a push whose answer was lost, on %
   // silently dropped, nothing is refused, and the device shows the case as synced.
   // The same happens when v1 is the case's creation: the retried create conflicts (assumed master
   // null), and v2 is then merged with no base at all, where every field counts as the server's.
+  // And when nobody else touched the case: the retried row then has exactly the server's content
+  // (an idempotent retry, answered with the master as a conflict so the device gets the server's
+  // fields); that resolution fails with 409 in the same way, and v2 followed against the old base
+  // (none, for a create) and lost every field to "the server's change" (chaos seed 1294732055).
   for (const first of ['edit', 'create'] as const)
-    it(`keeps the latest edit after a lost answer to ${first === 'edit' ? 'an edit' : 'the create'}`, async () => {
-      running = await startServer(await databaseOptions(kind));
-      const url = running.url;
-      device = await startClient(url, 'branch1', { dropConnectionsWhenOffline: true });
-      const admin = await login(url, 'admin1');
-      const created = demoCase(device.session, 1, {
-        subject: 'کارتخوان چاپ نمی‌کند',
-        description: '',
-        reporterName: 'v0',
-      });
-      // v1 (the create, or an edit of the synced case): committed on the server, answer lost, device offline.
-      let lost: Promise<void>;
-      if (first === 'create') {
-        lost = device.loseNextPushAnswer();
-        await device.db.cases.insert({ ...created, reporterName: 'v1' });
-      } else {
-        await device.db.cases.insert(created);
-        await within(device.replication.awaitInSync(), 20_000, 'the new case is synced');
-        lost = device.loseNextPushAnswer();
-        const synced = (await device.db.cases.findOne(created.id).exec())!;
-        await synced.incrementalModify((d) => ({
+    for (const someoneElse of [true, false])
+      it(`keeps the latest edit after a lost answer to ${first === 'edit' ? 'an edit' : 'the create'}${someoneElse ? ', another user editing meanwhile' : ', nobody else editing'}`, async () => {
+        running = await startServer(await databaseOptions(kind));
+        const url = running.url;
+        device = await startClient(url, 'branch1', { dropConnectionsWhenOffline: true });
+        const admin = await login(url, 'admin1');
+        const created = demoCase(device.session, 1, {
+          subject: 'کارتخوان چاپ نمی‌کند',
+          description: '',
+          reporterName: 'v0',
+        });
+        // v1 (the create, or an edit of the synced case): committed on the server, answer lost, device offline.
+        let lost: Promise<void>;
+        if (first === 'create') {
+          lost = device.loseNextPushAnswer();
+          await device.db.cases.insert({ ...created, reporterName: 'v1' });
+        } else {
+          await device.db.cases.insert(created);
+          await within(device.replication.awaitInSync(), 20_000, 'the new case is synced');
+          lost = device.loseNextPushAnswer();
+          const synced = (await device.db.cases.findOne(created.id).exec())!;
+          await synced.incrementalModify((d) => ({
+            ...d,
+            reporterName: 'v1',
+            updatedAt: new Date().toISOString(),
+          }));
+        }
+        const doc = (await device.db.cases.findOne(created.id).exec())!;
+        await within(lost, 20_000, 'the v1 push reaches the server and its answer is lost');
+        expect((await serverCase(url, admin.accessToken, created.id)).reporterName).toBe('v1');
+
+        // Someone else edits another field of the case.
+        const master = await serverCase(url, admin.accessToken, created.id);
+        if (someoneElse) {
+          const push = await fetch(url + API_ROUTES.replicationPush.replace(':collection', 'cases'), {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${admin.accessToken}` },
+            body: JSON.stringify([
+              {
+                newDocumentState: {
+                  ...master,
+                  description: 'از دفتر مرکزی',
+                  updatedAt: new Date().toISOString(),
+                },
+                assumedMasterState: master,
+              },
+            ]),
+          });
+          expect(await push.json()).toEqual({ conflicts: [], refused: [] });
+        }
+
+        // The device's user, still offline, changes the same field again; then the network returns.
+        await doc.getLatest().incrementalModify((d) => ({
           ...d,
-          reporterName: 'v1',
+          reporterName: 'v2',
           updatedAt: new Date().toISOString(),
         }));
-      }
-      const doc = (await device.db.cases.findOne(created.id).exec())!;
-      await within(lost, 20_000, 'the v1 push reaches the server and its answer is lost');
-      expect((await serverCase(url, admin.accessToken, created.id)).reporterName).toBe('v1');
-
-      // Someone else edits another field of the case.
-      const master = await serverCase(url, admin.accessToken, created.id);
-      const push = await fetch(url + API_ROUTES.replicationPush.replace(':collection', 'cases'), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${admin.accessToken}` },
-        body: JSON.stringify([
-          {
-            newDocumentState: {
-              ...master,
-              description: 'از دفتر مرکزی',
-              updatedAt: new Date().toISOString(),
-            },
-            assumedMasterState: master,
-          },
-        ]),
+        device.setOnline(true);
+        await within(device.replication.awaitInSync(), 20_000, 'the device is in sync');
+        const final = await eventually(async () => {
+          const local = (await device!.db.cases.findOne(created.id).exec())?.toJSON() as CaseDoc | undefined;
+          return local && isCaseSynced(local) ? local : null;
+        }, 'the device shows the case as synced');
+        expect(device.refused).toEqual([]);
+        const onServer = await serverCase(url, admin.accessToken, created.id);
+        expect(onServer.description).toBe(someoneElse ? 'از دفتر مرکزی' : master.description);
+        expect(final.reporterName).toBe(onServer.reporterName);
+        expect(onServer.reporterName).toBe('v2');
       });
-      expect(await push.json()).toEqual({ conflicts: [], refused: [] });
-
-      // The device's user, still offline, changes the same field again; then the network returns.
-      await doc.getLatest().incrementalModify((d) => ({
-        ...d,
-        reporterName: 'v2',
-        updatedAt: new Date().toISOString(),
-      }));
-      device.setOnline(true);
-      await within(device.replication.awaitInSync(), 20_000, 'the device is in sync');
-      const final = await eventually(async () => {
-        const local = (await device!.db.cases.findOne(created.id).exec())?.toJSON() as CaseDoc | undefined;
-        return local && isCaseSynced(local) ? local : null;
-      }, 'the device shows the case as synced');
-      expect(device.refused).toEqual([]);
-      const onServer = await serverCase(url, admin.accessToken, created.id);
-      expect(onServer.description).toBe('از دفتر مرکزی');
-      expect(final.reporterName).toBe(onServer.reporterName);
-      expect(onServer.reporterName).toBe('v2');
-    });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -328,7 +328,17 @@ export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]):
           // the answer to the first push was lost. Accept it as the retry it is (no write); the
           // device pulls the newer version and merges its later edits against its own accepted one.
           if (receipts.get(pushed.id) === clientContentHash(pushed)) continue;
-          if ((row.assumedMasterState?.serverUpdatedAt ?? null) !== master.serverUpdatedAt) {
+          // A stale assumed master is a conflict — unless the server's client content is exactly what
+          // this install last had accepted (nobody else has written a client field since): then the
+          // device's copy descends from the stored one, and the push is a fast-forward. This is how a
+          // device's edit made while the answer to its previous push (a create, or an edit) was lost
+          // gets through: RxDB's retry of that push is answered with the master as a conflict (above),
+          // its resolution fails with 409 because of the newer local edit, so RxDB keeps its old
+          // assumed master (none, for a create) and pushes the edit against it. A three-way merge
+          // with that base would count the device's own accepted version as the server's change and
+          // drop the edit (chaos seed 1294732055; regression tests in tests/integration/chaos.test.ts).
+          const fastForward = (row.assumedMasterState?.serverUpdatedAt ?? null) !== master.serverUpdatedAt;
+          if (fastForward && receipts.get(pushed.id) !== clientContentHash(master)) {
             conflicts.push(master);
             continue;
           }
@@ -337,15 +347,17 @@ export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]):
             throw new Refusal('record_closed', 'This case is closed; a technician cannot change it.');
           // Absent/null means "no claim" (a writer's local copy may never have received the server's
           // fields: RxDB skips a downstream master that equals its own last push); any other value
-          // must be the server's own.
-          for (const field of CASE_SERVER_OWNED_FIELDS) {
-            if (candidate[field] != null && !sameValue(candidate[field], master[field])) {
-              throw new Refusal(
-                'server_owned_field',
-                `The field ${field} is set by the server and cannot be changed by a push.`,
-              );
+          // must be the server's own — except in a fast-forward, whose copy may hold older server
+          // fields (the stored row keeps the server's own either way).
+          if (!fastForward)
+            for (const field of CASE_SERVER_OWNED_FIELDS) {
+              if (candidate[field] != null && !sameValue(candidate[field], master[field])) {
+                throw new Refusal(
+                  'server_owned_field',
+                  `The field ${field} is set by the server and cannot be changed by a push.`,
+                );
+              }
             }
-          }
           if (candidate.createdBy !== master.createdBy)
             throw new Refusal('forbidden', 'The author of a case (createdBy) cannot be changed.');
           if (candidate.trackingCode !== master.trackingCode)

@@ -179,12 +179,15 @@ export interface DocumentPushOutcome {
 /**
  * One push, one transaction. Per row:
  * 1. read-only collection → read_only_collection; schema → validation_failed;
- * 2. equal to the stored master in every client field → idempotent retry, accepted silently;
+ * 2. equal to the stored master in every client field → idempotent retry: accepted without a write,
+ *    and the master returned as a conflict when the assumed master is older (cases.ts says why);
  * 3. a master the caller may not read → out_of_scope (before 4, so a conflict never discloses it);
  *    then a resend of the content this install last had accepted (its push receipt) → a retry
  *    whose answer was lost, accepted silently even though the document changed since;
- * 4. assumedMasterState.serverUpdatedAt ≠ master's → conflict, the master is returned;
- * 5. server-owned fields: absent/null or unchanged; approval fields only by supervisors/admins;
+ * 4. assumedMasterState.serverUpdatedAt ≠ master's → conflict, the master is returned — unless the
+ *    stored client content is what this install last had accepted (its receipt): a fast-forward;
+ * 5. server-owned fields: absent/null or unchanged (any value in a fast-forward: the stored row keeps
+ *    the server's); approval fields only by supervisors/admins;
  *    the collection's own rules (rules.ts: authorship, append-only, state machines);
  * 6. written under a savepoint, then the stored row must be in the caller's scope — a write may not
  *    move a document out of reach (e.g. into another region) — otherwise rolled back: out_of_scope.
@@ -251,6 +254,7 @@ export async function pushDocuments(
             `The ${collection} document does not match the schema: ${valid.issues.map((i) => `${i.path} ${i.message}`).join('; ')}.`,
           );
         }
+        let fastForward = false;
         if (master) {
           const sameContent =
             Boolean(master.doc._deleted) === Boolean(pushed._deleted) &&
@@ -265,14 +269,18 @@ export async function pushDocuments(
             throw new Refusal('out_of_scope', `This ${collection} record is outside what you may change.`);
           // A resend of what this install already had accepted, after someone else's change: no write.
           if (receipts.get(pushed.id) === clientContentHash(clientFields, pushed)) continue;
-          if ((row.assumedMasterState?.serverUpdatedAt ?? null) !== master.doc.serverUpdatedAt) {
+          // A stale assumed master is a conflict, unless the stored client content is exactly what
+          // this install last had accepted: then the push is a fast-forward (see cases.ts).
+          fastForward = (row.assumedMasterState?.serverUpdatedAt ?? null) !== master.doc.serverUpdatedAt;
+          if (fastForward && receipts.get(pushed.id) !== clientContentHash(clientFields, master.doc)) {
             conflicts.push(master.doc);
             continue;
           }
         }
         const masterDoc = master ? documentOf(master.doc) : null;
         for (const field of spec.serverOwnedFields) {
-          if (candidate[field] == null) continue;
+          // A fast-forward's copy may hold older server fields; the stored row keeps the server's.
+          if (candidate[field] == null || fastForward) continue;
           if (!masterDoc || !sameValue(candidate[field], masterDoc[field]))
             throw new Refusal(
               'server_owned_field',

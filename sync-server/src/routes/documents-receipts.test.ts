@@ -156,5 +156,51 @@ describe.each(backends().map((b) => [b.name, b] as const))(
       );
       expect(after?.place).toBe('Vanak Square, gate 2');
     });
+
+    it('fast-forwards an edit pushed against no master after its own create, while nobody else wrote it', async () => {
+      // The answer to the create was lost and the technician edited before the retry was answered:
+      // RxDB pushes the edit with no assumed master. The stored content is the technician's own.
+      const mission: Doc = {
+        id: `mis-${randomUUID()}`,
+        title: 'Site visit',
+        status: 'draft',
+        createdBy: USER_IDS.tech1,
+        assigneeId: USER_IDS.tech1,
+        place: 'Vanak Square',
+        caseIds: [],
+        windowStart: null,
+        windowEnd: null,
+        approvedBy: null,
+        approvedAt: null,
+        reportActivities: [],
+        revisitReason: null,
+        createdAt: iso(),
+        updatedAt: iso(),
+      };
+      const create = { newDocumentState: { ...mission, _deleted: false }, assumedMasterState: null };
+      expect((await pushTo(server.app, tech1, 'missions', [create])).body).toEqual({
+        conflicts: [],
+        refused: [],
+      });
+      clock.advance(1000);
+      const edit = {
+        newDocumentState: { ...mission, title: 'Site visit and swap', updatedAt: iso(), _deleted: false },
+        assumedMasterState: null,
+      };
+      expect((await pushTo(server.app, tech1, 'missions', [edit])).body).toEqual({
+        conflicts: [],
+        refused: [],
+      });
+      const after = (await pullCollection(server.app, super1, 'missions')).documents.find(
+        (d) => d.id === mission.id,
+      );
+      expect(after?.title).toBe('Site visit and swap');
+      // Another install has no receipt for it: the same stale push is a conflict there.
+      const otherInstall = await login(server.app, 'tech1');
+      const fromOther = await pushTo(server.app, otherInstall, 'missions', [
+        { ...edit, newDocumentState: { ...edit.newDocumentState, title: 'Other' } },
+      ]);
+      expect(fromOther.body.conflicts.map((c) => c.title)).toEqual(['Site visit and swap']);
+    });
   },
 );

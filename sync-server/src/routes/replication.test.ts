@@ -178,6 +178,45 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
     expect(fromOther.body.conflicts[0]?.description).toBe('از دفتر مرکزی');
   });
 
+  it('fast-forwards an edit whose assumed master predates its own accepted push, while nobody else wrote the case', async () => {
+    // The answer to branch1's create was lost; its user edits the case before RxDB's retry gets an
+    // answer, so the edit comes with no assumed master at all.
+    const doc = newCase(branch1);
+    expect(
+      (await push(server.app, branch1, [{ newDocumentState: doc, assumedMasterState: null }])).body,
+    ).toEqual({
+      conflicts: [],
+      refused: [],
+    });
+    clock.advance(1000);
+    const laterEdit = edited(doc, { description: 'ویرایش پس از ثبت' });
+    const ff = await push(server.app, branch1, [{ newDocumentState: laterEdit, assumedMasterState: null }]);
+    expect(ff.body).toEqual({ conflicts: [], refused: [] });
+    const stored = (await getCaseById(server.app, super1, doc.id)).body;
+    expect(stored).toMatchObject({ description: 'ویرایش پس از ثبت', serverUpdatedAt: clock.now() });
+
+    // Another install never had this case accepted: its stale push is a conflict.
+    const otherInstall = await login(server.app, 'branch1');
+    clock.advance(1000);
+    const fromOther = await push(server.app, otherInstall, [
+      { newDocumentState: edited(doc, { description: 'از دستگاه دیگر' }), assumedMasterState: null },
+    ]);
+    expect(fromOther.body.conflicts.map((c) => c.description)).toEqual(['ویرایش پس از ثبت']);
+
+    // Once someone else has written a client field, branch1's stale push is a conflict again.
+    clock.advance(1000);
+    const byOffice = edited(stored, { reporterName: 'دفتر مرکزی' });
+    expect(
+      (await push(server.app, super1, [{ newDocumentState: byOffice, assumedMasterState: stored }])).body,
+    ).toEqual({ conflicts: [], refused: [] });
+    clock.advance(1000);
+    const stale = await push(server.app, branch1, [
+      { newDocumentState: edited(laterEdit, { description: 'دیر رسید' }), assumedMasterState: null },
+    ]);
+    expect(stale.body.conflicts.map((c) => c.reporterName)).toEqual(['دفتر مرکزی']);
+    expect((await getCaseById(server.app, super1, doc.id)).body.description).toBe('ویرایش پس از ثبت');
+  });
+
   it('accepts an edit from a copy that never received the server fields (RxDB writer) and stamps it', async () => {
     const doc = newCase(tech1);
     await push(server.app, tech1, [{ newDocumentState: doc, assumedMasterState: null }]);
