@@ -140,6 +140,40 @@ describe('startCaseReplication against a contract-faithful fake server', () => {
     expect(isCaseSynced(merged)).toBe(true);
   });
 
+  it('loses no live change when one that crosses its own push is held back and later ones arrive', async () => {
+    const server = new FakeSyncServer();
+    const shared = server.serverWrite(sampleCase({ subject: 'shared', description: 'first' }));
+    const { db, replication } = await client(server);
+    await replication.awaitInSync();
+    // This device's edit of the shared case is on its way, unanswered.
+    const held = server.holdPushes();
+    await (await db.cases.findOne(shared.id).exec())!.incrementalPatch({
+      description: 'from this device',
+      updatedAt: '2026-11-23T12:00:00.000Z',
+    });
+    await held.arrived;
+    // Another client's push edits the shared case and creates a new one (one stream message, which
+    // crosses the unanswered push and is held back); then a third change arrives on its own.
+    const [, created] = server.serverWriteManyTo('cases', [
+      { ...shared, subject: 'renamed elsewhere', updatedAt: '2026-11-23T12:01:00.000Z' },
+      sampleCase({ subject: 'created elsewhere' }),
+    ]);
+    const later = server.serverWrite(sampleCase({ subject: 'later' }));
+    // Both messages reach the client while its push is unanswered (RxDB applies the later one after
+    // the push, with its checkpoint: past the held-back message).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    held.release();
+    await replication.awaitInSync();
+    await eventually(
+      async () => Boolean(await localDoc(db, created!.id)),
+      'the case created in the held-back message reaches this device',
+    );
+    expect(await localDoc(db, later.id)).toBeDefined();
+    const merged = (await localDoc(db, shared.id))!;
+    expect(merged.subject).toBe('renamed elsewhere');
+    expect(merged.description).toBe('from this device');
+  });
+
   it('reports refused rows with their code and leaves them not synced', async () => {
     const server = new FakeSyncServer();
     // The status keeps only the last error and a later successful round clears it, so record every

@@ -227,15 +227,29 @@ export function startCollectionReplication<T>(
    * acknowledgedUpdatedAt) was then never applied and the record stayed "not synced" until its next
    * change (after a conflict merge, RxDB's downstream even waits for the upstream and then decides
    * on the meta state it read before waiting). Found by case-replication.test.ts under load.
+   *
+   * Once one message is held back, every later one is too, until a pull that began after the last
+   * held-back message has reached the end: RxDB takes each message's checkpoint as its own, so a later
+   * message applied first would move the checkpoint past the held-back documents and the pull would
+   * never bring them (another user's new case in the same push as an edit of a case this device was
+   * pushing was lost for good: chaos seed 1294732055 on PostgreSQL).
    */
   const pushingIds = new Set<string>();
-  let heldWhilePushing = false;
+  /** Messages were held back: the stream is not applied until a catch-up pull covers them. */
+  let liveGap = false;
+  /** Counts held-back messages: a pull covers them all when none was held back after it began. */
+  let heldCount = 0;
   const primaryPath = options.collection.schema.primaryPath as string;
   const idOf = (doc: object) => String((doc as Record<string, unknown>)[primaryPath]);
   function deliver(item: LiveItem<T>): void {
-    if (item !== 'RESYNC' && pushingIds.size > 0 && item.documents.some((doc) => pushingIds.has(idOf(doc)))) {
-      // Not applied, so the checkpoint stays before these documents and the next pull brings them.
-      heldWhilePushing = true;
+    if (
+      item !== 'RESYNC' &&
+      (liveGap || (pushingIds.size > 0 && item.documents.some((doc) => pushingIds.has(idOf(doc)))))
+    ) {
+      // Not applied, so the checkpoint stays before these documents and the catch-up pull brings them.
+      liveGap = true;
+      heldCount++;
+      if (pushingIds.size === 0) schedulePull();
       return;
     }
     stream$.next(item);
@@ -269,6 +283,7 @@ export function startCollectionReplication<T>(
       // Only where needed: a modifier costs a call per pulled document (bench/sync.ts).
       ...(storesAttachments ? { modifier: asMasterState } : {}),
       handler: async (checkpoint, batchSize) => {
+        const heldBefore = heldCount;
         try {
           const params = new URLSearchParams({ limit: String(batchSize) });
           if (checkpoint) {
@@ -278,6 +293,12 @@ export function startCollectionReplication<T>(
           const res = await authedFetch(`${route(API_ROUTES.replicationPull)}?${params.toString()}`);
           const body = (await res.json()) as PullResponse<T>;
           setStatus({ reachable: true, error: null, lastSyncAt: new Date().toISOString() });
+          // The last page of a pull that began after every held-back message: it holds them all,
+          // and RxDB applies any later message after this page (its downstream runs in order).
+          if (liveGap && body.documents.length < batchSize) {
+            if (heldCount === heldBefore) liveGap = false;
+            else if (pushingIds.size === 0) schedulePull();
+          }
           pullRounds++;
           pullRound$.next(pullRounds);
           return {
@@ -322,10 +343,7 @@ export function startCollectionReplication<T>(
                 throw fail(err);
               } finally {
                 for (const id of ids) pushingIds.delete(id);
-                if (heldWhilePushing && pushingIds.size === 0) {
-                  heldWhilePushing = false;
-                  schedulePull();
-                }
+                if (liveGap && pushingIds.size === 0) schedulePull();
               }
             },
           },

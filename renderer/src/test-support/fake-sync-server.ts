@@ -79,11 +79,38 @@ export class FakeSyncServer {
 
   /** Writes a document of any collection as the server or another client would have. */
   serverWriteTo<T extends { id: string }>(name: CollectionName, doc: T): WireDoc<T> {
-    const stored = { ...doc, serverUpdatedAt: this.nextStamp(), _deleted: false } as unknown as AnyDoc;
-    this.store(name).set(doc.id, stored);
-    this.broadcast(name, [stored]);
-    return stored as unknown as WireDoc<T>;
+    return this.serverWriteManyTo(name, [doc])[0]!;
   }
+
+  /** Writes several documents in one transaction (one stream message), as one push of another client. */
+  serverWriteManyTo<T extends { id: string }>(name: CollectionName, docs: readonly T[]): WireDoc<T>[] {
+    const stamp = this.nextStamp();
+    const stored = docs.map(
+      (doc) => ({ ...doc, serverUpdatedAt: stamp, _deleted: false }) as unknown as AnyDoc,
+    );
+    for (const doc of stored) this.store(name).set(doc.id, doc);
+    this.broadcast(name, stored);
+    return stored as unknown as WireDoc<T>[];
+  }
+
+  /**
+   * Holds every push request before the server handles it, until the returned function is called.
+   * `arrived` resolves when the first held push has come in.
+   */
+  holdPushes(): { arrived: Promise<void>; release: () => void } {
+    let release!: () => void;
+    let arrive!: () => void;
+    const arrived = new Promise<void>((resolve) => (arrive = resolve));
+    this.pushGate = { open: new Promise<void>((resolve) => (release = resolve)), arrive };
+    return {
+      arrived,
+      release: () => {
+        this.pushGate = null;
+        release();
+      },
+    };
+  }
+  private pushGate: { open: Promise<void>; arrive: () => void } | null = null;
 
   /** Strictly increasing, also past stamps a test stored by hand (as the real server's clock is). */
   private nextStamp(): number {
@@ -255,6 +282,11 @@ export class FakeSyncServer {
       return this.json(200, { documents, checkpoint: last ? this.checkpointOf(last) : null });
     }
     if (action === 'push' && init.method === 'POST') {
+      const gate = this.pushGate;
+      if (gate) {
+        gate.arrive();
+        await gate.open;
+      }
       const rows = JSON.parse(String(init.body)) as PushRow<AnyDoc>[];
       this.pushes.push({ collection: name, rows });
       this.pushBodies.push(rows as unknown as PushRow<CaseDoc>[]);
