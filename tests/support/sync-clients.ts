@@ -113,6 +113,8 @@ export interface StartClientOptions {
    * free RxDB allows 13 open collections per process, and tests run several clients in one.
    */
   collections?: readonly CollectionName[];
+  /** Runs before each push request leaves (its body as sent); a test injects other writes there. */
+  beforePush?: (body: string) => Promise<void>;
 }
 
 export async function startClient(
@@ -137,6 +139,7 @@ export async function startClient(
   const cutFetch: typeof fetch = async (input, init) => {
     if (!online) throw new TypeError('fetch failed (network cut by test)');
     const isPush = init?.method === 'POST' && String(input).includes('/push');
+    if (isPush && options.beforePush) await options.beforePush(String(init?.body ?? ''));
     let res: Response;
     if (!options.dropConnectionsWhenOffline) res = await fetch(input, init);
     else {

@@ -169,6 +169,27 @@ export const COLLECTIONS = {
 export type CollectionName = keyof typeof COLLECTIONS;
 export const COLLECTION_NAMES = Object.keys(COLLECTIONS) as CollectionName[];
 
+/**
+ * Collections whose stored documents never change on a client's say: the server refuses any change
+ * to a saved timeline entry (sync-server/src/replication/rules.ts, `append_only`), so in a conflict
+ * the server's version is the only one that can stand.
+ */
+export const APPEND_ONLY_COLLECTIONS: ReadonlySet<CollectionName> = new Set(['case_events']);
+
+/** What the generic conflict merge (conflict.ts mergeDocumentConflict) knows of a collection. */
+export function mergeSpecOf(name: CollectionName): {
+  serverOwnedFields: readonly string[];
+  clientWritable: boolean;
+  appendOnly: boolean;
+} {
+  const spec = COLLECTIONS[name];
+  return {
+    serverOwnedFields: spec.serverOwnedFields,
+    clientWritable: spec.clientWritable,
+    appendOnly: APPEND_ONLY_COLLECTIONS.has(name),
+  };
+}
+
 export function isCollectionName(value: unknown): value is CollectionName {
   return typeof value === 'string' && Object.hasOwn(COLLECTIONS, value);
 }

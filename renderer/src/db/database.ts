@@ -23,11 +23,12 @@ import {
   mergeCaseConflict,
   mergeDocumentConflict,
   type CaseDoc,
-  type MergeSpec,
 } from '@emdad/domain';
 import {
   COLLECTIONS,
+  APPEND_ONLY_COLLECTIONS,
   COLLECTION_NAMES,
+  mergeSpecOf,
   type CaseEventDoc,
   type CollectionName,
   type DiagnosticDoc,
@@ -80,12 +81,7 @@ export type DeviceDatabase = RxDatabase;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- RxDB's storage generics are not needed here
 export type AnyRxStorage = RxStorage<any, any>;
 
-/**
- * Collections whose stored documents never change on a client's say: the server refuses any change
- * to a saved timeline entry (sync-server/src/replication/rules.ts, `append_only`), so in a conflict
- * the server's version is the only one that can stand.
- */
-export const APPEND_ONLY_COLLECTIONS: ReadonlySet<CollectionName> = new Set(['case_events']);
+export { APPEND_ONLY_COLLECTIONS, mergeSpecOf };
 
 function serverFieldsEqual(a: Partial<CaseDoc>, b: Partial<CaseDoc>): boolean {
   const ra = a as Record<string, unknown>;
@@ -118,16 +114,6 @@ export const caseConflictHandler: RxConflictHandler<CaseDoc> = {
       realMasterState: input.realMasterState,
     }),
 };
-
-/** What the generic merge knows of a collection: the registry's entry plus append-only. */
-export function mergeSpecOf(name: CollectionName): MergeSpec {
-  const spec = COLLECTIONS[name];
-  return {
-    serverOwnedFields: spec.serverOwnedFields,
-    clientWritable: spec.clientWritable,
-    appendOnly: APPEND_ONLY_COLLECTIONS.has(name),
-  };
-}
 
 /**
  * The conflict handler of every collection but cases: equality over every field (server-owned ones

@@ -402,6 +402,17 @@ UPDATE documents SET owner_id = 'system', doc = doc || jsonb_build_object(
 CREATE INDEX documents_article_family_idx ON documents ((doc ->> 'articleId')) WHERE collection = 'kb_articles';
 `,
   },
+  {
+    version: 11,
+    name: 'push receipts keep the accepted content and its stamp',
+    sql: `
+-- The client fields a receipt stands for, and the stamp of the version that push made. A stale push
+-- whose assumed master is older than that stamp descends from the install's own accepted content:
+-- the server merges it from there (replication/push-receipts.ts). Older receipts have neither and
+-- keep the hash-only behaviour.
+ALTER TABLE push_receipts ADD COLUMN content JSONB, ADD COLUMN server_updated_at BIGINT;
+`,
+  },
 ];
 
 export async function runMigrations(

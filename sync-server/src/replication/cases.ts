@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import {
   CASE_CLIENT_FIELDS,
   CASE_SERVER_OWNED_FIELDS,
+  mergeCaseConflict,
   PULL_BATCH_MAX,
   parseTrackingCode,
   transitionCase,
@@ -27,6 +28,7 @@ import { lockCollection, stampTaker } from './clock.ts';
 import type { PushContext } from './documents.ts';
 import { parsePushBody, type PushRowInput } from './push-body.ts';
 import { caseScopeSql, SqlParams, type Scope } from './scope.ts';
+import { loadReceipts, receiptContent, saveReceipt, type PushReceipt } from './push-receipts.ts';
 import { mergePage, scopeChangeRows, type VirtualRowSource } from './scope-changes.ts';
 import { mergeSorted, moveTombstones, recordScopeMove, type ScopeColumnValues } from './scope-moves.ts';
 
@@ -282,14 +284,9 @@ export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]):
     const at = ctx.now();
     // What this install last had accepted for these cases (see migration 4, push receipts).
     const installId = ctx.actor.installId;
-    const receipts = new Map<string, string>();
-    if (installId && ids.length > 0) {
-      const found = await tx.query<{ doc_id: string; content_hash: string }>(
-        `SELECT doc_id, content_hash FROM push_receipts WHERE install_id = $1 AND collection = 'cases' AND doc_id = ANY($2::text[])`,
-        [installId, ids],
-      );
-      for (const row of found) receipts.set(row.doc_id, row.content_hash);
-    }
+    const receipts = installId
+      ? await loadReceipts(tx, installId, 'cases', ids)
+      : new Map<string, PushReceipt>();
 
     const conflicts: WireDoc<CaseDoc>[] = [];
     const refused: RefusedWrite[] = [];
@@ -304,7 +301,8 @@ export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]):
             `The case does not match the schema: ${valid.issues.map((i) => `${i.path} ${i.message}`).join('; ')}.`,
           );
         }
-        const candidate = doc as unknown as CaseDoc;
+        let candidate = doc as unknown as CaseDoc;
+        let deleted = Boolean(pushed._deleted);
         const masterEntry = masters.get(pushed.id);
         const master = masterEntry?.doc;
         if (master) {
@@ -327,20 +325,51 @@ export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]):
           // A resend of what this install already had accepted, after someone else changed the case:
           // the answer to the first push was lost. Accept it as the retry it is (no write); the
           // device pulls the newer version and merges its later edits against its own accepted one.
-          if (receipts.get(pushed.id) === clientContentHash(pushed)) continue;
-          // A stale assumed master is a conflict — unless the server's client content is exactly what
-          // this install last had accepted (nobody else has written a client field since): then the
-          // device's copy descends from the stored one, and the push is a fast-forward. This is how a
-          // device's edit made while the answer to its previous push (a create, or an edit) was lost
-          // gets through: RxDB's retry of that push is answered with the master as a conflict (above),
-          // its resolution fails with 409 because of the newer local edit, so RxDB keeps its old
-          // assumed master (none, for a create) and pushes the edit against it. A three-way merge
-          // with that base would count the device's own accepted version as the server's change and
-          // drop the edit (chaos seed 1294732055; regression tests in tests/integration/chaos.test.ts).
-          const fastForward = (row.assumedMasterState?.serverUpdatedAt ?? null) !== master.serverUpdatedAt;
-          if (fastForward && receipts.get(pushed.id) !== clientContentHash(master)) {
-            conflicts.push(master);
-            continue;
+          const receipt = receipts.get(pushed.id);
+          if (receipt?.hash === clientContentHash(pushed)) continue;
+          // A stale assumed master is a conflict, which the device merges three-way against the base
+          // it assumed — unless this install's own accepted content (its receipt) is newer than that
+          // base. Then the device's copy descends from its accepted content and RxDB's base is older
+          // than the device's own write: how an edit made while the answer to the device's previous
+          // push (a create or an edit) was lost arrives. RxDB's retry of that push got the master as a
+          // conflict (above); the resolution failed with 409 because of the newer local edit, so RxDB
+          // kept its old assumed master (none, for a create) and pushes the edit against it. A merge
+          // from that base counts the device's own accepted version as "the server's change" of every
+          // field it wrote and drops the edit (chaos seed 1294732055; deterministic tests in
+          // tests/integration/chaos.test.ts). So the server merges it with the domain's rule from the
+          // receipt's content and stores the result; the device takes it from the stream.
+          const claimed: unknown = row.assumedMasterState?.serverUpdatedAt;
+          const assumedStamp = typeof claimed === 'number' ? claimed : null;
+          const stale = (row.assumedMasterState?.serverUpdatedAt ?? null) !== master.serverUpdatedAt;
+          let fastForward = false;
+          if (stale && receipt?.content && receipt.stamp !== null && (assumedStamp ?? -1) < receipt.stamp) {
+            const merged = mergeCaseConflict({
+              newDocumentState: pushed,
+              assumedMasterState: receipt.content as unknown as WireDoc<CaseDoc>,
+              realMasterState: master,
+            });
+            // Nothing of the device's survives but its edit time: it gets the master back as a
+            // conflict, as before, and no empty version is written.
+            if (sameClientContent(master, { ...merged, updatedAt: master.updatedAt })) {
+              conflicts.push(master);
+              continue;
+            }
+            const mergedDoc = documentOf(merged as unknown as Record<string, unknown>);
+            const mergedValid = validateCaseDocument(mergedDoc);
+            if (!mergedValid.ok) {
+              conflicts.push(master);
+              continue;
+            }
+            candidate = mergedDoc as unknown as CaseDoc;
+            deleted = Boolean(merged._deleted);
+          } else if (stale) {
+            // A receipt from before migration 11 keeps no content: a fast-forward only when the stored
+            // client content is exactly this install's (nobody else wrote a client field since).
+            if (receipt?.content || receipt?.hash !== clientContentHash(master)) {
+              conflicts.push(master);
+              continue;
+            }
+            fastForward = true;
           }
           // A closed case is final for technicians: reopening or editing it is a supervisor's call.
           if (master.status === 'closed' && scope.role === 'technician')
@@ -412,7 +441,7 @@ export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]):
           sla: master?.sla ?? null,
           ...keptRoutingFields(master),
         };
-        await upsertCaseRow(tx, stored, Boolean(pushed._deleted));
+        await upsertCaseRow(tx, stored, deleted);
         if (master)
           await recordScopeMove(
             tx,
@@ -427,7 +456,7 @@ export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]):
           actor: ctx.actor,
           collection: 'cases',
           docId: stored.id,
-          action: pushed._deleted ? 'delete' : master ? 'update' : 'create',
+          action: deleted ? 'delete' : master ? 'update' : 'create',
           changes: fieldDiff(
             master
               ? (documentOf(master as unknown as Record<string, unknown>) as Record<string, unknown>)
@@ -436,15 +465,16 @@ export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]):
           ),
         });
         if (installId) {
-          await tx.query(
-            `INSERT INTO push_receipts (install_id, collection, doc_id, content_hash, accepted_at)
-             VALUES ($1, 'cases', $2, $3, $4)
-             ON CONFLICT (install_id, collection, doc_id) DO UPDATE SET content_hash = EXCLUDED.content_hash, accepted_at = EXCLUDED.accepted_at`,
-            [installId, stored.id, clientContentHash(pushed), at],
-          );
-          receipts.set(stored.id, clientContentHash(pushed));
+          // What the device now holds is what it pushed (a server-side merge comes to it later).
+          const receipt: PushReceipt = {
+            hash: clientContentHash(pushed),
+            content: receiptContent(CASE_CLIENT_FIELDS, pushed as unknown as Record<string, unknown>),
+            stamp: serverStamp,
+          };
+          await saveReceipt(tx, { installId, collection: 'cases', docId: stored.id, at, ...receipt });
+          receipts.set(stored.id, receipt);
         }
-        masters.set(stored.id, { doc: { ...stored, _deleted: pushed._deleted }, visible: true });
+        masters.set(stored.id, { doc: { ...stored, _deleted: deleted }, visible: true });
       } catch (error) {
         if (!(error instanceof Refusal)) throw error;
         refused.push({ id: pushed.id, code: error.code, message: error.message });

@@ -6,9 +6,10 @@
  * refusal audited.
  */
 import { createHash } from 'node:crypto';
-import { COLLECTIONS, type CollectionName } from '@emdad/domain/model/index';
+import { COLLECTIONS, mergeSpecOf, type CollectionName } from '@emdad/domain/model/index';
 import { validateCollectionDocument } from '@emdad/domain/validate';
 import {
+  mergeDocumentConflict,
   PULL_BATCH_MAX,
   type PullResponse,
   type RefusedWrite,
@@ -25,6 +26,7 @@ import { documentScopeSql, SqlParams, type Scope } from './scope.ts';
 import { mergePage, scopeChangeRows, type VirtualRowSource } from './scope-changes.ts';
 import { mergeSorted, moveTombstones, recordScopeMove, type ScopeColumnValues } from './scope-moves.ts';
 import type { PushRowInput } from './push-body.ts';
+import { loadReceipts, receiptContent, saveReceipt, type PushReceipt } from './push-receipts.ts';
 
 export type DocumentCollection = Exclude<CollectionName, 'cases'>;
 type Doc = Record<string, unknown> & { id: string };
@@ -226,14 +228,9 @@ export async function pushDocuments(
     // the resend is the retry it is, not a conflict — else the device would merge its next edit of
     // the same field against a base from before its own accepted write, and lose that edit.
     const installId = ctx.actor.installId;
-    const receipts = new Map<string, string>();
-    if (installId && ids.length > 0) {
-      const found = await tx.query<{ doc_id: string; content_hash: string }>(
-        `SELECT doc_id, content_hash FROM push_receipts WHERE install_id = $1 AND collection = $2 AND doc_id = ANY($3::text[])`,
-        [installId, collection, ids],
-      );
-      for (const row of found) receipts.set(row.doc_id, row.content_hash);
-    }
+    const receipts = installId
+      ? await loadReceipts(tx, installId, collection, ids)
+      : new Map<string, PushReceipt>();
     const conflicts: WireDoc<Doc>[] = [];
     const refused: RefusedWrite[] = [];
     const at = ctx.now();
@@ -246,7 +243,8 @@ export async function pushDocuments(
             'read_only_collection',
             `The ${collection} collection is read-only on clients; changes are made by the central office.`,
           );
-        const candidate = documentOf(pushed);
+        let candidate = documentOf(pushed);
+        let deleted = Boolean(pushed._deleted);
         const valid = validateCollectionDocument(collection, candidate);
         if (!valid.ok) {
           throw new Refusal(
@@ -268,13 +266,39 @@ export async function pushDocuments(
           if (!master.visible)
             throw new Refusal('out_of_scope', `This ${collection} record is outside what you may change.`);
           // A resend of what this install already had accepted, after someone else's change: no write.
-          if (receipts.get(pushed.id) === clientContentHash(clientFields, pushed)) continue;
-          // A stale assumed master is a conflict, unless the stored client content is exactly what
-          // this install last had accepted: then the push is a fast-forward (see cases.ts).
-          fastForward = (row.assumedMasterState?.serverUpdatedAt ?? null) !== master.doc.serverUpdatedAt;
-          if (fastForward && receipts.get(pushed.id) !== clientContentHash(clientFields, master.doc)) {
-            conflicts.push(master.doc);
-            continue;
+          const receipt = receipts.get(pushed.id);
+          if (receipt?.hash === clientContentHash(clientFields, pushed)) continue;
+          // A stale assumed master is a conflict — unless this install's own accepted content is newer
+          // than the base it assumes: then the server merges from that content (see cases.ts).
+          const claimed: unknown = row.assumedMasterState?.serverUpdatedAt;
+          const assumedStamp = typeof claimed === 'number' ? claimed : null;
+          const stale = (row.assumedMasterState?.serverUpdatedAt ?? null) !== master.doc.serverUpdatedAt;
+          if (stale && receipt?.content && receipt.stamp !== null && (assumedStamp ?? -1) < receipt.stamp) {
+            const merged = mergeDocumentConflict(mergeSpecOf(collection), {
+              newDocumentState: pushed,
+              assumedMasterState: receipt.content as WireDoc<Doc>,
+              realMasterState: master.doc,
+            });
+            const mergedDoc = documentOf(merged);
+            const unchanged =
+              Boolean(master.doc._deleted) === Boolean(merged._deleted) &&
+              clientFields.every((f) => f === 'updatedAt' || sameValue(master.doc[f], mergedDoc[f]));
+            // Nothing of the device's survives but its edit time (or the merge breaks the schema): a
+            // conflict, as before, and no empty version is written.
+            if (unchanged || !validateCollectionDocument(collection, mergedDoc).ok) {
+              conflicts.push(master.doc);
+              continue;
+            }
+            candidate = mergedDoc;
+            deleted = Boolean(merged._deleted);
+          } else if (stale) {
+            // A receipt from before migration 11 keeps no content: a fast-forward only when the stored
+            // client content is exactly this install's (nobody else wrote a client field since).
+            if (receipt?.content || receipt?.hash !== clientContentHash(clientFields, master.doc)) {
+              conflicts.push(master.doc);
+              continue;
+            }
+            fastForward = true;
           }
         }
         const masterDoc = master ? documentOf(master.doc) : null;
@@ -298,7 +322,7 @@ export async function pushDocuments(
           master: masterDoc,
           masterDeleted: Boolean(master?.doc._deleted),
           candidate,
-          deleted: Boolean(pushed._deleted),
+          deleted,
         });
         const columns = await deriveScopeColumns(tx, collection, candidate);
         const kept = await serverFieldsOnWrite(
@@ -309,14 +333,14 @@ export async function pushDocuments(
             master: masterDoc,
             masterDeleted: Boolean(master?.doc._deleted),
             candidate,
-            deleted: Boolean(pushed._deleted),
+            deleted,
           },
           at,
         );
         const stamp = await stamps.take();
         const stored: Doc = { ...candidate, ...kept, ...columns.serverFields, serverUpdatedAt: stamp };
         await tx.query('SAVEPOINT push_row');
-        await upsertDocumentRow(tx, collection, stored, Boolean(pushed._deleted), columns);
+        await upsertDocumentRow(tx, collection, stored, deleted, columns);
         const p = new SqlParams([collection, stored.id]);
         const reachable = await tx.query(
           `SELECT 1 FROM documents d WHERE d.collection = $1 AND d.id = $2 AND ${documentScopeSql(collection, ctx.scope, p)}`,
@@ -338,21 +362,21 @@ export async function pushDocuments(
           actor: ctx.actor,
           collection,
           docId: stored.id,
-          action: pushed._deleted ? 'delete' : master ? 'update' : 'create',
+          action: deleted ? 'delete' : master ? 'update' : 'create',
           changes: fieldDiff(masterDoc, stored),
         });
         if (installId) {
-          const hash = clientContentHash(clientFields, pushed);
-          await tx.query(
-            `INSERT INTO push_receipts (install_id, collection, doc_id, content_hash, accepted_at)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (install_id, collection, doc_id) DO UPDATE SET content_hash = EXCLUDED.content_hash, accepted_at = EXCLUDED.accepted_at`,
-            [installId, collection, stored.id, hash, at],
-          );
-          receipts.set(stored.id, hash);
+          // What the device now holds is what it pushed (a server-side merge comes to it later).
+          const receipt: PushReceipt = {
+            hash: clientContentHash(clientFields, pushed),
+            content: receiptContent(clientFields, pushed),
+            stamp,
+          };
+          await saveReceipt(tx, { installId, collection, docId: stored.id, at, ...receipt });
+          receipts.set(stored.id, receipt);
         }
         masters.set(stored.id, {
-          doc: { ...stored, _deleted: Boolean(pushed._deleted) },
+          doc: { ...stored, _deleted: deleted },
           visible: true,
           columns: after,
         });

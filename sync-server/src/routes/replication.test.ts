@@ -178,7 +178,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
     expect(fromOther.body.conflicts[0]?.description).toBe('از دفتر مرکزی');
   });
 
-  it('fast-forwards an edit whose assumed master predates its own accepted push, while nobody else wrote the case', async () => {
+  it('merges an edit whose assumed master predates its own accepted push from that accepted content', async () => {
     // The answer to branch1's create was lost; its user edits the case before RxDB's retry gets an
     // answer, so the edit comes with no assumed master at all.
     const doc = newCase(branch1);
@@ -203,18 +203,28 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
     ]);
     expect(fromOther.body.conflicts.map((c) => c.description)).toEqual(['ویرایش پس از ثبت']);
 
-    // Once someone else has written a client field, branch1's stale push is a conflict again.
+    // Someone else writes another field; branch1's next edit still comes against no master (its
+    // answers keep getting lost): the server merges it from branch1's own accepted content, so both
+    // edits stand.
     clock.advance(1000);
     const byOffice = edited(stored, { reporterName: 'دفتر مرکزی' });
     expect(
       (await push(server.app, super1, [{ newDocumentState: byOffice, assumedMasterState: stored }])).body,
     ).toEqual({ conflicts: [], refused: [] });
     clock.advance(1000);
-    const stale = await push(server.app, branch1, [
-      { newDocumentState: edited(laterEdit, { description: 'دیر رسید' }), assumedMasterState: null },
+    const lateEdit = edited(laterEdit, { description: 'دیر رسید' });
+    const stale = await push(server.app, branch1, [{ newDocumentState: lateEdit, assumedMasterState: null }]);
+    expect(stale.body).toEqual({ conflicts: [], refused: [] });
+    expect((await getCaseById(server.app, super1, doc.id)).body).toMatchObject({
+      description: 'دیر رسید',
+      reporterName: 'دفتر مرکزی',
+    });
+    // A field both changed keeps the server's value (the documented rule), from that same base.
+    clock.advance(1000);
+    const both = await push(server.app, branch1, [
+      { newDocumentState: edited(lateEdit, { reporterName: 'از شعبه' }), assumedMasterState: null },
     ]);
-    expect(stale.body.conflicts.map((c) => c.reporterName)).toEqual(['دفتر مرکزی']);
-    expect((await getCaseById(server.app, super1, doc.id)).body.description).toBe('ویرایش پس از ثبت');
+    expect(both.body.conflicts.map((c) => c.reporterName)).toEqual(['دفتر مرکزی']);
   });
 
   it('accepts an edit from a copy that never received the server fields (RxDB writer) and stamps it', async () => {
