@@ -3,6 +3,7 @@
  * Node, on fake-indexeddb, for cross-package integration tests. A client's network can be cut.
  */
 import { indexedDB, IDBKeyRange } from 'fake-indexeddb';
+import { getChangedDocumentsSince, type RxStorageInstance, type RxStorageInstanceCreationParams } from 'rxdb';
 import {
   API_ROUTES,
   formatTrackingCode,
@@ -10,12 +11,13 @@ import {
   newId,
   type AuthSession,
   type CaseDoc,
+  type PushRow,
   type RefusedWrite,
 } from '@emdad/domain';
 import type { CollectionName } from '@emdad/domain/model/index';
 import { BRANCH_IDS, MERCHANT_IDS, TEMPLATE_IDS, demoUsers } from '@emdad/fixtures';
 import { createSyncServer, type SyncServer, type SyncServerOptions } from '@emdad/sync-server/server';
-import { openUserDatabase, type UserDatabase } from '@emdad/renderer/db/database';
+import { openUserDatabase, type AnyRxStorage, type UserDatabase } from '@emdad/renderer/db/database';
 import { getRxStorageDexieFastRead } from '@emdad/renderer/db/dexie-storage';
 import { startCaseReplication, type CaseReplication } from '@emdad/renderer/sync/case-replication';
 import { createDatabase } from './postgres.ts';
@@ -90,6 +92,8 @@ export interface SyncClient {
   db: UserDatabase;
   replication: CaseReplication;
   refused: RefusedWrite[];
+  /** Every row this client sent in a push request, in order (whether or not it arrived). */
+  pushed: PushRow<CaseDoc>[];
   /** Cuts or restores this client's network (its fetches fail like a dropped connection). */
   setOnline(online: boolean): void;
   /**
@@ -98,7 +102,51 @@ export interface SyncClient {
    * until `setOnline(true)`. Resolves once that has happened.
    */
   loseNextPushAnswer(): Promise<void>;
+  /**
+   * Fault injection: the next scan of local changes that RxDB's upstream makes on the cases
+   * storage (`getChangedDocumentsSince`, run on start and on every resync) reads, then is held
+   * before its result goes back to RxDB. Resolves with the ids it read once it is held;
+   * `release()` hands the result over.
+   */
+  holdNextChangesScan(): Promise<HeldScan>;
   close(): Promise<void>;
+}
+
+export interface HeldScan {
+  ids: string[];
+  release(): void;
+}
+
+/**
+ * The app's storage with a gate on the cases instance's `getChangedDocumentsSince` (which RxDB's
+ * own wrapper forwards when a storage has it, and otherwise runs as a query: same result).
+ */
+function withScanGate(base: AnyRxStorage, takeHold: () => ((held: HeldScan) => void) | null): AnyRxStorage {
+  const storage = Object.create(base) as AnyRxStorage;
+  storage.createStorageInstance = async <RxDocType>(
+    params: RxStorageInstanceCreationParams<RxDocType, unknown>,
+  ): Promise<RxStorageInstance<RxDocType, unknown, unknown>> => {
+    const instance = await base.createStorageInstance<RxDocType>(params);
+    if (params.collectionName !== 'cases') return instance;
+    return new Proxy(instance, {
+      get(target, prop) {
+        if (prop === 'getChangedDocumentsSince') {
+          return async (limit: number, checkpoint?: unknown) => {
+            const result = await getChangedDocumentsSince(target, limit, checkpoint);
+            const hold = takeHold();
+            if (hold) {
+              const ids = result.documents.map((doc) => String((doc as unknown as { id: string }).id));
+              await new Promise<void>((release) => hold({ ids, release }));
+            }
+            return result;
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  };
+  return storage;
 }
 
 export interface StartClientOptions {
@@ -127,6 +175,8 @@ export async function startClient(
   // Aborted when the client goes offline (dropConnectionsWhenOffline); a fresh one per online period.
   let connections = new AbortController();
   let loseAnswer: (() => void) | null = null;
+  let holdScan: ((held: HeldScan) => void) | null = null;
+  const pushed: PushRow<CaseDoc>[] = [];
   const setOnline = (value: boolean) => {
     const wasOffline = !online;
     online = value;
@@ -140,6 +190,7 @@ export async function startClient(
     if (!online) throw new TypeError('fetch failed (network cut by test)');
     const isPush = init?.method === 'POST' && String(input).includes('/push');
     if (isPush && options.beforePush) await options.beforePush(String(init?.body ?? ''));
+    if (isPush) pushed.push(...(JSON.parse(String(init?.body)) as PushRow<CaseDoc>[]));
     let res: Response;
     if (!options.dropConnectionsWhenOffline) res = await fetch(input, init);
     else {
@@ -157,7 +208,11 @@ export async function startClient(
     return res;
   };
   // The app's own storage (renderer/src/db/dexie-storage.ts), on fake-indexeddb.
-  const storage = getRxStorageDexieFastRead({ indexedDB, IDBKeyRange });
+  const storage = withScanGate(getRxStorageDexieFastRead({ indexedDB, IDBKeyRange }), () => {
+    const hold = holdScan;
+    holdScan = null;
+    return hold;
+  });
   const db = await openUserDatabase(
     session.user.id,
     storage,
@@ -194,10 +249,16 @@ export async function startClient(
     db,
     replication,
     refused,
+    pushed,
     setOnline,
     loseNextPushAnswer() {
       return new Promise<void>((resolve) => {
         loseAnswer = resolve;
+      });
+    },
+    holdNextChangesScan() {
+      return new Promise<HeldScan>((resolve) => {
+        holdScan = resolve;
       });
     },
     async close() {
