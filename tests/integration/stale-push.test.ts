@@ -14,6 +14,9 @@
  * other device then edits the shared case and the device's downstream writes that master locally
  * before the held push is let go.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { API_ROUTES, isCaseSynced, type CaseDoc } from '@emdad/domain';
 import {
@@ -59,6 +62,16 @@ async function assumedMaster(client: SyncClient, id: string): Promise<CaseDoc | 
 function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 200));
 }
+
+it('the installed RxDB carries the upstream fix (scripts/patch-rxdb.mjs, run by npm install)', () => {
+  const rxdb = dirname(createRequire(import.meta.url).resolve('rxdb/package.json'));
+  for (const build of ['esm', 'cjs']) {
+    const upstream = readFileSync(join(rxdb, 'dist', build, 'replication-protocol', 'upstream.js'), 'utf8');
+    expect(upstream, `${build} build: run npm install or node scripts/patch-rxdb.mjs`).toContain(
+      'emdad-field: re-read the fork after the assumed master',
+    );
+  }
+});
 
 describe.each(testDatabases())('a stale local snapshot, on %s', (kind) => {
   let running: RunningServer | undefined;
