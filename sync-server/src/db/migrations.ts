@@ -413,6 +413,19 @@ CREATE INDEX documents_article_family_idx ON documents ((doc ->> 'articleId')) W
 ALTER TABLE push_receipts ADD COLUMN content JSONB, ADD COLUMN server_updated_at BIGINT;
 `,
   },
+  {
+    version: 12,
+    name: 'cases: the holding team as a scope column',
+    sql: `
+-- A supervisor reads the cases their teams hold (teamId, set by routing and escalation), not only
+-- those in their teams' regions or handled by a member: an unassigned case with no branch (a phone
+-- case of a merchant) routed to a team was invisible to that team's supervisor. An escalation that
+-- moves a case to another team is a scope move (tombstones for readers who lose it).
+ALTER TABLE cases ADD COLUMN team_id TEXT COLLATE "C";
+UPDATE cases SET team_id = doc ->> 'teamId' WHERE doc ? 'teamId';
+CREATE INDEX cases_team_idx ON cases (team_id);
+`,
+  },
 ];
 
 export async function runMigrations(

@@ -12,7 +12,17 @@ import { MERCHANT_IDS, TEAM_IDS, USER_IDS, caseTemplates, demoUsers, teams } fro
 import { businessCalendars } from '@emdad/fixtures/sla';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSyncServer, type SyncServer } from '../server.ts';
-import { backends, bearer, login, manualClock, newCase, pullCollection, push } from '../test-support.ts';
+import {
+  backends,
+  bearer,
+  login,
+  manualClock,
+  newCase,
+  pull,
+  pullAll,
+  pullCollection,
+  push,
+} from '../test-support.ts';
 
 type Doc = Record<string, unknown> & { id: string };
 const tehran = businessCalendars().find((c) => c.id === 'cal-tehran')!;
@@ -248,6 +258,59 @@ describe.each(backends())('escalation ladder on $name', (backend) => {
     );
     expect(told.map((n) => n.kind)).toEqual(['assignment']);
     expect(String((told[0]!.body as { en: string }).en)).toContain('Needs a specialist');
+  });
+
+  it('shows a supervisor the cases their team holds, even with no branch and nobody of the team on them', async () => {
+    clock.set(Date.parse('2026-12-14T06:00:00.000Z')); // Monday 09:30 Tehran
+    // A phone case of a merchant, logged centrally: no branch, created by an admin.
+    const at = new Date(clock.now()).toISOString();
+    const draft = newCase(admin, {
+      branchId: null,
+      channel: 'phone',
+      merchantId: 'mer-002',
+      equipmentId: null,
+      priority: 'low',
+      createdAt: at,
+      updatedAt: at,
+    });
+    expect(
+      (await push(server.app, admin, [{ newDocumentState: draft, assumedMasterState: null }])).body,
+    ).toEqual({
+      conflicts: [],
+      refused: [],
+    });
+    expect(
+      (await escalate(admin, draft.id, { reason: 'Central support takes phone cases' })).statusCode,
+    ).toBe(200);
+    const atL2 = await caseOnServer(draft.id);
+    expect(atL2.teamId).toBe(TEAM_IDS.centralSupport);
+    // The admin hands it to an Isfahan technician; central support still holds it.
+    clock.advance(60_000);
+    const reassigned = {
+      ...atL2,
+      assigneeId: USER_IDS.tech3,
+      updatedAt: new Date(clock.now()).toISOString(),
+    };
+    expect(
+      (await push(server.app, admin, [{ newDocumentState: reassigned, assumedMasterState: atL2 }])).body,
+    ).toEqual({ conflicts: [], refused: [] });
+    const seenBy = async (session: AuthSession) =>
+      (await pullAll(server.app, session, 500)).documents.find((d) => d.id === draft.id);
+    // super1 supervises central support: the team's case is theirs to see, though no member is on it.
+    expect(await seenBy(super1)).toMatchObject({ teamId: TEAM_IDS.centralSupport, _deleted: false });
+    expect(await seenBy(super2)).toMatchObject({ assigneeId: USER_IDS.tech3 });
+
+    // Taken on to L3: it leaves central support, and super1's device is told to drop it.
+    const before = (await pullAll(server.app, super1, 500)).documents;
+    const checkpoint = before.reduce(
+      (max, d) =>
+        d.serverUpdatedAt! > max.serverUpdatedAt ? { serverUpdatedAt: d.serverUpdatedAt!, id: d.id } : max,
+      { serverUpdatedAt: 0, id: '' },
+    );
+    clock.advance(60_000);
+    expect((await escalate(admin, draft.id, { reason: 'Needs a specialist' })).statusCode).toBe(200);
+    const after = await pull(server.app, super1, checkpoint, 500);
+    expect(after.documents.filter((d) => d.id === draft.id).map((d) => d._deleted)).toEqual([true]);
   });
 
   it('refuses to escalate a resolved case or one already with the product team', async () => {

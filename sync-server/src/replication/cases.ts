@@ -131,9 +131,14 @@ function keptRoutingFields(master: CaseDoc | undefined): Partial<CaseDoc> {
 
 /** The columns case scope conditions test (scope.ts), as the table stores them. */
 export function caseScopeColumns(
-  doc: Pick<CaseDoc, 'branchId' | 'createdBy' | 'assigneeId'>,
+  doc: Pick<CaseDoc, 'branchId' | 'createdBy' | 'assigneeId' | 'teamId'>,
 ): ScopeColumnValues {
-  return { branch_id: doc.branchId, created_by: doc.createdBy, assignee_id: doc.assigneeId };
+  return {
+    branch_id: doc.branchId,
+    created_by: doc.createdBy,
+    assignee_id: doc.assigneeId,
+    team_id: doc.teamId ?? null,
+  };
 }
 
 /**
@@ -142,10 +147,11 @@ export function caseScopeColumns(
  */
 export async function upsertCaseRow(tx: Queryable, stored: CaseDoc, deleted: boolean): Promise<void> {
   await tx.query(
-    `INSERT INTO cases (id, doc, server_updated_at, deleted, tracking_code, branch_id, created_by, assignee_id)
-     VALUES ($1, $2::jsonb, $3, $4, $5, $6, $7, $8)
+    `INSERT INTO cases (id, doc, server_updated_at, deleted, tracking_code, branch_id, created_by, assignee_id, team_id)
+     VALUES ($1, $2::jsonb, $3, $4, $5, $6, $7, $8, $9)
      ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, server_updated_at = EXCLUDED.server_updated_at, deleted = EXCLUDED.deleted,
-       tracking_code = EXCLUDED.tracking_code, branch_id = EXCLUDED.branch_id, created_by = EXCLUDED.created_by, assignee_id = EXCLUDED.assignee_id`,
+       tracking_code = EXCLUDED.tracking_code, branch_id = EXCLUDED.branch_id, created_by = EXCLUDED.created_by,
+       assignee_id = EXCLUDED.assignee_id, team_id = EXCLUDED.team_id`,
     [
       stored.id,
       JSON.stringify(stored),
@@ -155,6 +161,7 @@ export async function upsertCaseRow(tx: Queryable, stored: CaseDoc, deleted: boo
       stored.branchId,
       stored.createdBy,
       stored.assigneeId,
+      stored.teamId ?? null,
     ],
   );
 }

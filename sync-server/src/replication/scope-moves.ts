@@ -15,7 +15,7 @@ import type { SortedRow } from './scope-changes.ts';
 
 /** The columns scope conditions test, per table. */
 const DOCUMENT_COLUMNS = ['owner_id', 'creator_id', 'region_id', 'branch_id', 'case_id'] as const;
-const CASE_COLUMNS = ['branch_id', 'created_by', 'assignee_id'] as const;
+const CASE_COLUMNS = ['branch_id', 'created_by', 'assignee_id', 'team_id'] as const;
 
 export type ScopeColumnValues = Record<string, string | boolean | null>;
 

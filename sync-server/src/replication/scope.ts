@@ -7,9 +7,10 @@
  *   the timeline, surveys and diagnostics of the cases they see.
  * - branch staff: their branch's cases (and those they created), merchants and equipment; timeline
  *   and surveys of those cases; their notifications.
- * - supervisor: the teams they supervise (fixtures/data/teams.json): cases in the teams' regions or
- *   handled by a member, the members' missions, expenses and diagnostics, the teams' regions'
- *   merchants and equipment; every article version (drafts and retired ones included).
+ * - supervisor: the teams they supervise (fixtures/data/teams.json): cases held by one of the teams
+ *   (the case's `teamId`, set by routing and escalation), in the teams' regions or handled by a
+ *   member, the members' missions, expenses and diagnostics, the teams' regions' merchants and
+ *   equipment; every article version (drafts and retired ones included).
  * - admin: everything.
  * Reference data is readable by everyone signed in.
  */
@@ -84,6 +85,7 @@ export function caseScopeSql(scope: Scope, p: SqlParams, alias = ''): string {
     case 'supervisor': {
       const members = p.addArray(scope.teamMemberIds);
       return `(${col('branch_id')} IN (SELECT b.id FROM branches b WHERE b.region_id = ANY(${p.addArray(scope.teamRegionIds)}))
+        OR ${col('team_id')} = ANY(${p.addArray(scope.teamIds)})
         OR ${col('created_by')} = ANY(${members}) OR ${col('assignee_id')} = ANY(${members}) OR ${col('created_by')} = ${p.add(scope.userId)})`;
     }
     case 'technician': {
