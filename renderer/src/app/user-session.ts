@@ -12,8 +12,7 @@
 import type { CollectionName } from '@emdad/domain/model/index';
 import type { RefusedWrite } from '@emdad/domain';
 import { openUserDatabase, type AnyRxStorage, type UserDatabase } from '../db/database.ts';
-import { createAttachmentTransport } from '../attachments/transport.ts';
-import { startAttachmentUploader, type AttachmentUploader } from '../attachments/uploader.ts';
+import { startSessionAttachments, type SessionAttachments } from '../attachments/session.ts';
 import type { ReplicationAuth, ReplicationStatus } from '../sync/collection-replication.ts';
 import type { FetchLike } from '../sync/http.ts';
 import { startUserReplication, type UserReplication } from '../sync/user-replication.ts';
@@ -38,7 +37,8 @@ export interface UserSessionOptions {
 export interface OpenedUserSession {
   db: UserDatabase;
   replication: UserReplication | null;
-  uploader: AttachmentUploader | null;
+  /** Attaching and reading attachments; the uploader runs only in an online session. */
+  attachments: SessionAttachments;
 }
 
 export interface UserSession {
@@ -68,13 +68,14 @@ export function openUserSession(options: UserSessionOptions): UserSession {
       await db.close();
       throw new SessionClosedError();
     }
-    if (!options.online) return { db, replication: null, uploader: null };
-    const transport = createAttachmentTransport({
+    const attachments = startSessionAttachments({
+      db,
       serverUrl: options.serverUrl,
       auth: options.auth,
       fetch: options.fetch,
+      online: options.online,
     });
-    const uploader = startAttachmentUploader({ db, transport });
+    if (!options.online) return { db, replication: null, attachments };
     const replication = startUserReplication({
       db,
       serverUrl: options.serverUrl,
@@ -85,9 +86,9 @@ export function openUserSession(options: UserSessionOptions): UserSession {
       onStatus: options.onStatus,
       onRefused: options.onRefused,
       // Attachment bytes reach the server before the documents that reference them.
-      beforePush: (_collection, docs) => uploader.ensureUploaded(docs),
+      beforePush: attachments.beforePush,
     });
-    return { db, replication, uploader };
+    return { db, replication, attachments };
   })();
   // A session that never opened has nothing to close; its failure is the caller's to report.
   ready.catch(() => undefined);
@@ -100,7 +101,7 @@ export function openUserSession(options: UserSessionOptions): UserSession {
           const opened = await ready.catch(() => null);
           if (!opened) return;
           await opened.replication?.stop();
-          await opened.uploader?.stop();
+          await opened.attachments.stop();
           await opened.db.close();
         })();
         const done = closing;
