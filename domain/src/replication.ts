@@ -62,6 +62,13 @@ export interface PushResponse<T> {
   conflicts: WireDoc<T>[];
   /** Rows refused outright (invalid, forbidden); nothing of them was stored. */
   refused: RefusedWrite[];
+  /**
+   * The rows this push wrote, and the stamp of the version they made (one per push transaction);
+   * absent when nothing was written. Beyond RxDB's contract: the client drops any master of these
+   * documents older than that stamp that reaches it afterwards (a pull read before the push
+   * committed, answered after RxDB recorded the push, would otherwise overwrite the newer local copy).
+   */
+  written?: { serverUpdatedAt: number; ids: string[] };
 }
 
 export type StreamMessage<T> =

@@ -174,6 +174,38 @@ describe('startCaseReplication against a contract-faithful fake server', () => {
     expect(merged.description).toBe('from this device');
   });
 
+  it('never lets a pull read before its own accepted push overwrite the edit it pushed', async () => {
+    const server = new FakeSyncServer();
+    const { db, replication } = await client(server);
+    await replication.awaitInSync();
+    const doc = sampleCase({ subject: 'as created' });
+    const seen: string[] = [];
+    const sub = db.cases.find().$.subscribe((docs) => {
+      const mine = docs.find((d) => d.id === doc.id);
+      if (mine) seen.push(mine.subject);
+    });
+    cleanups.push(async () => sub.unsubscribe());
+    // The case is created and accepted; the pull that follows reads it as created, and its answer
+    // is slow. Meanwhile the user edits the case, and that push is accepted and recorded by RxDB.
+    // Only then does the old page arrive.
+    const pullHeld = server.holdNextPull();
+    await db.cases.insert(doc);
+    await pullHeld.arrived;
+    await (await db.cases.findOne(doc.id).exec())!.incrementalPatch({
+      subject: 'edited here',
+      updatedAt: '2026-11-23T12:00:00.000Z',
+    });
+    await eventually(() => server.docs.get(doc.id)?.subject === 'edited here', 'the edit is accepted');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    pullHeld.release();
+    await replication.awaitInSync();
+    const local = (await localDoc(db, doc.id))!;
+    expect(local.subject).toBe('edited here');
+    expect(isCaseSynced(local)).toBe(true);
+    // Not even for a moment did the device show the version before its own edit again.
+    expect(seen.slice(seen.indexOf('edited here'))).not.toContain('as created');
+  });
+
   it('reports refused rows with their code and leaves them not synced', async () => {
     const server = new FakeSyncServer();
     // The status keeps only the last error and a later successful round clears it, so record every

@@ -241,6 +241,28 @@ export function startCollectionReplication<T>(
   let heldCount = 0;
   const primaryPath = options.collection.schema.primaryPath as string;
   const idOf = (doc: object) => String((doc as Record<string, unknown>)[primaryPath]);
+  /*
+   * The newest stamp this device knows of each document it pushed: the version its accepted push
+   * wrote (the answer's `written`), or the master a conflict answer handed back. Any master older
+   * than that which reaches the device later is stale and dropped. Why: RxDB's downstream writes an
+   * incoming master over the local copy whenever the local copy equals the assumed master — and
+   * after a push, the assumed master is the pushed state. A pull read before the push committed and
+   * answered after RxDB recorded the push would overwrite the device's own edit with the version
+   * before it, and show it as synced (chaos, PGlite: a device's edit reverted to its create). Never
+   * forgotten while the replication runs: a stale copy can arrive at any time (a slow pull, a held
+   * page), and the current version of a document never has an older stamp.
+   */
+  const newestKnown = new Map<string, number>();
+  const knowStamp = (id: string, stamp: unknown) => {
+    if (typeof stamp === 'number' && stamp > (newestKnown.get(id) ?? -1)) newestKnown.set(id, stamp);
+  };
+  const notStale = (doc: WithDeleted<T>) => {
+    const known = newestKnown.get(idOf(doc));
+    const stamp = (doc as { serverUpdatedAt?: unknown }).serverUpdatedAt;
+    return known === undefined || typeof stamp !== 'number' || stamp >= known;
+  };
+  const withoutStale = (docs: WithDeleted<T>[]) => (newestKnown.size === 0 ? docs : docs.filter(notStale));
+
   function deliver(item: LiveItem<T>): void {
     if (
       item !== 'RESYNC' &&
@@ -252,7 +274,7 @@ export function startCollectionReplication<T>(
       if (pushingIds.size === 0) schedulePull();
       return;
     }
-    stream$.next(item);
+    stream$.next(item === 'RESYNC' ? item : { ...item, documents: withoutStale(item.documents) });
   }
 
   // Documents from the server carry no `_attachments` (attachment bytes travel through
@@ -302,7 +324,8 @@ export function startCollectionReplication<T>(
           pullRounds++;
           pullRound$.next(pullRounds);
           return {
-            documents: body.documents as WithDeleted<T>[],
+            // The checkpoint still covers dropped stale copies: their current versions sort later.
+            documents: withoutStale(body.documents as WithDeleted<T>[]),
             checkpoint: body.checkpoint ?? checkpoint,
           };
         } catch (err) {
@@ -327,6 +350,10 @@ export function startCollectionReplication<T>(
                   body: JSON.stringify(rows.map((row) => toPushRow(spec.serverOwnedFields, row))),
                 });
                 const body = (await res.json()) as PushResponse<T>;
+                // Before RxDB records this push (it does so when the handler returns).
+                for (const id of body.written?.ids ?? []) knowStamp(id, body.written!.serverUpdatedAt);
+                for (const conflict of body.conflicts ?? [])
+                  knowStamp(idOf(conflict), (conflict as { serverUpdatedAt?: unknown }).serverUpdatedAt);
                 setStatus({ reachable: true, error: null, lastSyncAt: new Date().toISOString() });
                 const refused = body.refused ?? [];
                 if (refused.length > 0) {

@@ -112,6 +112,19 @@ export class FakeSyncServer {
   }
   private pushGate: { open: Promise<void>; arrive: () => void } | null = null;
 
+  /**
+   * The next pull request reads its page at once but is answered only when the returned function is
+   * called (a slow answer); `arrived` resolves when it has read its page.
+   */
+  holdNextPull(): { arrived: Promise<void>; release: () => void } {
+    let release!: () => void;
+    let arrive!: () => void;
+    const arrived = new Promise<void>((resolve) => (arrive = resolve));
+    this.pullGate = { open: new Promise<void>((resolve) => (release = resolve)), arrive };
+    return { arrived, release };
+  }
+  private pullGate: { open: Promise<void>; arrive: () => void } | null = null;
+
   /** Strictly increasing, also past stamps a test stored by hand (as the real server's clock is). */
   private nextStamp(): number {
     for (const store of this.stores.values())
@@ -225,7 +238,15 @@ export class FakeSyncServer {
       written.push(stored);
     }
     queueMicrotask(() => this.broadcast(name, written));
-    return this.json(200, { conflicts, refused });
+    // The real server gives a push one stamp; this fake stamps each row, so it names the lowest.
+    const stamps = written.map((doc) => doc.serverUpdatedAt ?? 0);
+    return this.json(200, {
+      conflicts,
+      refused,
+      ...(written.length > 0
+        ? { written: { serverUpdatedAt: Math.min(...stamps), ids: written.map((doc) => doc.id) } }
+        : {}),
+    });
   }
 
   private openStream(collections: CollectionName[], tagged: boolean, init: RequestInit): Response {
@@ -279,7 +300,14 @@ export class FakeSyncServer {
         .filter((d) => !after || compareCheckpoints(this.checkpointOf(d), after) > 0)
         .slice(0, limit);
       const last = documents[documents.length - 1];
-      return this.json(200, { documents, checkpoint: last ? this.checkpointOf(last) : null });
+      const answer = this.json(200, { documents, checkpoint: last ? this.checkpointOf(last) : null });
+      const gate = this.pullGate;
+      if (gate) {
+        this.pullGate = null;
+        gate.arrive();
+        await gate.open;
+      }
+      return answer;
     }
     if (action === 'push' && init.method === 'POST') {
       const gate = this.pushGate;

@@ -75,10 +75,7 @@ describe.each(backends())('case engine on $name', (backend) => {
     });
     expect(
       (await push(server.app, branch1, [{ newDocumentState: walkIn, assumedMasterState: null }])).body,
-    ).toEqual({
-      conflicts: [],
-      refused: [],
-    });
+    ).toMatchObject({ conflicts: [], refused: [] });
     const stored = await caseOf(branch1, walkIn.id);
     expect(stored).toMatchObject({
       teamId: TEAM_IDS.fieldOps,

@@ -297,6 +297,7 @@ export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]):
 
     const conflicts: WireDoc<CaseDoc>[] = [];
     const refused: RefusedWrite[] = [];
+    const written: string[] = [];
     for (const row of rows) {
       const pushed = row.newDocumentState as unknown as WireDoc<CaseDoc>;
       try {
@@ -481,6 +482,7 @@ export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]):
           await saveReceipt(tx, { installId, collection: 'cases', docId: stored.id, at, ...receipt });
           receipts.set(stored.id, receipt);
         }
+        written.push(stored.id);
         masters.set(stored.id, { doc: { ...stored, _deleted: deleted }, visible: true });
       } catch (error) {
         if (!(error instanceof Refusal)) throw error;
@@ -496,6 +498,9 @@ export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]):
         });
       }
     }
-    return { response: { conflicts, refused }, stamp: stamps.taken };
+    const response: PushResponse<CaseDoc> = { conflicts, refused };
+    if (written.length > 0 && stamps.taken !== null)
+      response.written = { serverUpdatedAt: stamps.taken, ids: written };
+    return { response, stamp: stamps.taken };
   });
 }

@@ -12,6 +12,7 @@ import {
   mergeDocumentConflict,
   PULL_BATCH_MAX,
   type PullResponse,
+  type PushResponse,
   type RefusedWrite,
   type ReplicationCheckpoint,
   type WireDoc,
@@ -174,7 +175,7 @@ export interface PushContext {
 }
 
 export interface DocumentPushOutcome {
-  response: { conflicts: WireDoc<Doc>[]; refused: RefusedWrite[] };
+  response: PushResponse<Doc>;
   stamp: number | null;
 }
 
@@ -233,6 +234,7 @@ export async function pushDocuments(
       : new Map<string, PushReceipt>();
     const conflicts: WireDoc<Doc>[] = [];
     const refused: RefusedWrite[] = [];
+    const written: string[] = [];
     const at = ctx.now();
     for (const row of rows) {
       const pushed = row.newDocumentState as WireDoc<Doc>;
@@ -375,6 +377,7 @@ export async function pushDocuments(
           await saveReceipt(tx, { installId, collection, docId: stored.id, at, ...receipt });
           receipts.set(stored.id, receipt);
         }
+        written.push(stored.id);
         masters.set(stored.id, {
           doc: { ...stored, _deleted: deleted },
           visible: true,
@@ -399,6 +402,9 @@ export async function pushDocuments(
         });
       }
     }
-    return { response: { conflicts, refused }, stamp: stamps.taken };
+    const response: PushResponse<Doc> = { conflicts, refused };
+    if (written.length > 0 && stamps.taken !== null)
+      response.written = { serverUpdatedAt: stamps.taken, ids: written };
+    return { response, stamp: stamps.taken };
   });
 }

@@ -49,7 +49,15 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
     const doc = newCase(branch1);
     const result = await push(server.app, branch1, [{ newDocumentState: doc, assumedMasterState: null }]);
     expect(result.status).toBe(200);
-    expect(result.body).toEqual({ conflicts: [], refused: [] });
+    // The answer names what was written and the stamp of that version.
+    expect(result.body).toEqual({
+      conflicts: [],
+      refused: [],
+      written: { serverUpdatedAt: clock.now(), ids: [doc.id] },
+    });
+    // A resend writes nothing: no `written`.
+    const resend = await push(server.app, branch1, [{ newDocumentState: doc, assumedMasterState: null }]);
+    expect(resend.body.written).toBeUndefined();
 
     const stored = await getCaseById(server.app, branch1, doc.id);
     expect(stored.status).toBe(200);
@@ -93,7 +101,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
       tech2,
       batch.map((doc) => ({ newDocumentState: doc, assumedMasterState: null })),
     );
-    expect(result.body).toEqual({ conflicts: [], refused: [] });
+    expect(result.body).toMatchObject({ conflicts: [], refused: [] });
     const stamps = new Set<number>();
     for (const doc of batch)
       stamps.add((await getCaseById(server.app, tech2, doc.id)).body.serverUpdatedAt as number);
@@ -116,7 +124,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
     const triaged = edited(master, { status: 'triaged', priority: 'urgent' });
     expect(
       (await push(server.app, super1, [{ newDocumentState: triaged, assumedMasterState: master }])).body,
-    ).toEqual({ conflicts: [], refused: [] });
+    ).toMatchObject({ conflicts: [], refused: [] });
     const current = (await getCaseById(server.app, super1, doc.id)).body;
 
     // The branch, still on the old version, edits the subject.
@@ -142,33 +150,30 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
     // An edit pushed twice: the second copy carries the old server fields but is still a retry.
     clock.advance(1000);
     const edit = { newDocumentState: edited(first, { status: 'in_progress' }), assumedMasterState: first };
-    expect((await push(server.app, tech1, [edit])).body).toEqual({ conflicts: [], refused: [] });
+    expect((await push(server.app, tech1, [edit])).body).toMatchObject({ conflicts: [], refused: [] });
     const afterEdit = (await getCaseById(server.app, tech1, doc.id)).body;
     expect((await push(server.app, tech1, [edit])).body).toEqual({ conflicts: [afterEdit], refused: [] });
     expect((await getCaseById(server.app, tech1, doc.id)).body).toEqual(afterEdit);
     // A retry that already knows the stored version is answered with nothing.
     const known = { newDocumentState: afterEdit, assumedMasterState: afterEdit };
-    expect((await push(server.app, tech1, [known])).body).toEqual({ conflicts: [], refused: [] });
+    expect((await push(server.app, tech1, [known])).body).toMatchObject({ conflicts: [], refused: [] });
   });
 
   it('recognises a resend of what the same install had accepted, after someone else changed the case (push receipts)', async () => {
     // The answer to branch1's create was lost; super1 edits the case; RxDB resends the create.
     const doc = newCase(branch1);
     const row = { newDocumentState: doc, assumedMasterState: null };
-    expect((await push(server.app, branch1, [row])).body).toEqual({ conflicts: [], refused: [] });
+    expect((await push(server.app, branch1, [row])).body).toMatchObject({ conflicts: [], refused: [] });
     const created = (await getCaseById(server.app, super1, doc.id)).body;
     clock.advance(1000);
     const byOffice = edited(created, { description: 'از دفتر مرکزی' });
     expect(
       (await push(server.app, super1, [{ newDocumentState: byOffice, assumedMasterState: created }])).body,
-    ).toEqual({
-      conflicts: [],
-      refused: [],
-    });
+    ).toMatchObject({ conflicts: [], refused: [] });
     const current = (await getCaseById(server.app, super1, doc.id)).body;
     clock.advance(1000);
     // Same install, same content: the retry it is — accepted, nothing written, the office's edit stays.
-    expect((await push(server.app, branch1, [row])).body).toEqual({ conflicts: [], refused: [] });
+    expect((await push(server.app, branch1, [row])).body).toMatchObject({ conflicts: [], refused: [] });
     expect((await getCaseById(server.app, super1, doc.id)).body).toEqual(current);
     // Another install of the same user sending that content has no receipt: a conflict, as before.
     const otherInstall = await login(server.app, 'branch1');
@@ -184,14 +189,11 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
     const doc = newCase(branch1);
     expect(
       (await push(server.app, branch1, [{ newDocumentState: doc, assumedMasterState: null }])).body,
-    ).toEqual({
-      conflicts: [],
-      refused: [],
-    });
+    ).toMatchObject({ conflicts: [], refused: [] });
     clock.advance(1000);
     const laterEdit = edited(doc, { description: 'ویرایش پس از ثبت' });
     const ff = await push(server.app, branch1, [{ newDocumentState: laterEdit, assumedMasterState: null }]);
-    expect(ff.body).toEqual({ conflicts: [], refused: [] });
+    expect(ff.body).toMatchObject({ conflicts: [], refused: [] });
     const stored = (await getCaseById(server.app, super1, doc.id)).body;
     expect(stored).toMatchObject({ description: 'ویرایش پس از ثبت', serverUpdatedAt: clock.now() });
 
@@ -210,11 +212,11 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
     const byOffice = edited(stored, { reporterName: 'دفتر مرکزی' });
     expect(
       (await push(server.app, super1, [{ newDocumentState: byOffice, assumedMasterState: stored }])).body,
-    ).toEqual({ conflicts: [], refused: [] });
+    ).toMatchObject({ conflicts: [], refused: [] });
     clock.advance(1000);
     const lateEdit = edited(laterEdit, { description: 'دیر رسید' });
     const stale = await push(server.app, branch1, [{ newDocumentState: lateEdit, assumedMasterState: null }]);
-    expect(stale.body).toEqual({ conflicts: [], refused: [] });
+    expect(stale.body).toMatchObject({ conflicts: [], refused: [] });
     expect((await getCaseById(server.app, super1, doc.id)).body).toMatchObject({
       description: 'دیر رسید',
       reporterName: 'دفتر مرکزی',
@@ -238,7 +240,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('case replication on 
     const result = await push(server.app, tech1, [
       { newDocumentState: localEdit, assumedMasterState: master },
     ]);
-    expect(result.body).toEqual({ conflicts: [], refused: [] });
+    expect(result.body).toMatchObject({ conflicts: [], refused: [] });
     const after = (await getCaseById(server.app, tech1, doc.id)).body;
     expect(after).toMatchObject({
       status: 'in_progress',
