@@ -6,7 +6,8 @@
  *          document committed after a checkpoint was handed out always sorts after it.
  * - push:  POST /api/replication/:collection/push  body: PushRow[]
  *          -> PushResponse. One transaction; a row conflicts when the server's current version is not
- *          the one the client assumed; only conflicts (and refused rows) come back. Re-sending a row the
+ *          the one the client assumed; only conflicts (and refused rows, and which rows were written
+ *          at which stamp) come back. Re-sending a row the
  *          server already holds is accepted silently (idempotent retry).
  * - live:  GET  /api/replication/:collection/stream   (Server-Sent Events, Bearer auth)
  *          each event's data is a StreamMessage; `RESYNC` is sent on every (re)connect so the client
