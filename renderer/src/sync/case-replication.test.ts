@@ -220,6 +220,9 @@ describe('startCaseReplication against a contract-faithful fake server', () => {
       ...server.docs.get(shared.id)!,
       serverUpdatedAt: other.serverUpdatedAt! + 1,
     });
+    // …and a third record after the shared case on the same page.
+    const third = { ...sampleCase({ subject: 'third' }), serverUpdatedAt: other.serverUpdatedAt! + 2 };
+    server.docs.set(third.id, { ...third, acknowledgedUpdatedAt: third.updatedAt, _deleted: false });
     const pullHeld = server.holdNextPull();
     replication.reSync();
     await pullHeld.arrived;
@@ -237,6 +240,9 @@ describe('startCaseReplication against a contract-faithful fake server', () => {
     );
     // RxDB never got the copy read before the push: the page ended before it.
     expect(received).not.toContain(`${shared.id}:before`);
+    // A live change now must wait for the rest of the page, or its checkpoint would skip the third.
+    const live = server.serverWrite(sampleCase({ subject: 'live' }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
     const pullsBefore = server.pullRequests.length;
     pushHeld.release();
     await replication.awaitInSync();
@@ -246,6 +252,8 @@ describe('startCaseReplication against a contract-faithful fake server', () => {
     const local = (await localDoc(db, shared.id))!;
     expect(local.subject).toBe('edited here');
     await eventually(async () => isCaseSynced((await localDoc(db, shared.id))!), 'the edit is acknowledged');
+    await eventually(async () => Boolean(await localDoc(db, live.id)), 'the live change arrives');
+    expect((await localDoc(db, third.id))?.subject).toBe('third');
   });
 
   it('reports refused rows with their code and leaves them not synced', async () => {

@@ -239,8 +239,6 @@ export function startCollectionReplication<T>(
   let liveGap = false;
   /** Counts held-back messages: a pull covers them all when none was held back after it began. */
   let heldCount = 0;
-  /** A pull page ended early at a document being pushed: pull the rest once the push is recorded. */
-  let cutWhilePushing = false;
   const primaryPath = options.collection.schema.primaryPath as string;
   const idOf = (doc: object) => String((doc as Record<string, unknown>)[primaryPath]);
   /*
@@ -324,7 +322,10 @@ export function startCollectionReplication<T>(
           // acknowledgement. The rest is pulled again once RxDB has recorded the push.
           const cut = pushingIds.size > 0 ? documents.findIndex((doc) => pushingIds.has(idOf(doc))) : -1;
           if (cut >= 0) {
-            cutWhilePushing = true;
+            // Like a held-back live message: later live messages wait for the pull of the rest
+            // (applied first, their checkpoints would move past what this page left out).
+            liveGap = true;
+            heldCount++;
             const kept = documents.slice(0, cut);
             const last = kept[kept.length - 1];
             pullRounds++;
@@ -394,10 +395,7 @@ export function startCollectionReplication<T>(
                 throw fail(err);
               } finally {
                 for (const id of ids) pushingIds.delete(id);
-                if ((liveGap || cutWhilePushing) && pushingIds.size === 0) {
-                  cutWhilePushing = false;
-                  schedulePull();
-                }
+                if (liveGap && pushingIds.size === 0) schedulePull();
               }
             },
           },
