@@ -315,34 +315,9 @@ export function startCollectionReplication<T>(
           const res = await authedFetch(`${route(API_ROUTES.replicationPull)}?${params.toString()}`);
           const body = (await res.json()) as PullResponse<T>;
           setStatus({ reachable: true, error: null, lastSyncAt: new Date().toISOString() });
-          const documents = body.documents as WithDeleted<T>[];
-          // A page that holds a document this device is pushing right now ends before it: whether
-          // the copy is older or newer than the push, RxDB may apply it only after recording the
-          // push, and would then put the local copy back to an older version or skip the server's
-          // acknowledgement. The rest is pulled again once RxDB has recorded the push.
-          const cut = pushingIds.size > 0 ? documents.findIndex((doc) => pushingIds.has(idOf(doc))) : -1;
-          if (cut >= 0) {
-            // Like a held-back live message: later live messages wait for the pull of the rest
-            // (applied first, their checkpoints would move past what this page left out).
-            liveGap = true;
-            heldCount++;
-            const kept = documents.slice(0, cut);
-            const last = kept[kept.length - 1];
-            pullRounds++;
-            pullRound$.next(pullRounds);
-            return {
-              documents: withoutStale(kept),
-              checkpoint: last
-                ? {
-                    serverUpdatedAt: Number((last as { serverUpdatedAt?: unknown }).serverUpdatedAt),
-                    id: idOf(last),
-                  }
-                : checkpoint,
-            };
-          }
           // The last page of a pull that began after every held-back message: it holds them all,
           // and RxDB applies any later message after this page (its downstream runs in order).
-          if (liveGap && documents.length < batchSize) {
+          if (liveGap && body.documents.length < batchSize) {
             if (heldCount === heldBefore) liveGap = false;
             else if (pushingIds.size === 0) schedulePull();
           }
@@ -350,7 +325,7 @@ export function startCollectionReplication<T>(
           pullRound$.next(pullRounds);
           return {
             // The checkpoint still covers dropped stale copies: their current versions sort later.
-            documents: withoutStale(documents),
+            documents: withoutStale(body.documents as WithDeleted<T>[]),
             checkpoint: body.checkpoint ?? checkpoint,
           };
         } catch (err) {
