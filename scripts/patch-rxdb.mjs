@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Runs on `npm install` (the root package's postinstall): a one-statement fix to RxDB's upstream
-// replication, until it is released upstream. Idempotent; fails loudly when RxDB's code no longer
-// has the statement it patches (then check whether the new RxDB still needs it).
+// Runs on `npm install` (the root package's postinstall): two small fixes to RxDB's replication
+// protocol (the upstream's and the downstream's, below), until they are released upstream.
+// Idempotent; fails loudly when RxDB's code no longer has a statement it patches (then check whether
+// the new RxDB still needs it).
 //
 // The bug (docs/proposals/stale-push-guard.md, reproduced by tests/integration/stale-push.test.ts):
 // `persistToMaster` in rxdb/src/replication-protocol/upstream.ts pushes a snapshot of a local
@@ -18,25 +19,43 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-const MARK = 'emdad-field: re-read the fork after the assumed master';
-
-// The statement of each build (ESM and CommonJS) after which the fix goes.
-const ANCHOR = /^(\s*)var assumedMasterState = await [^\n]*getAssumedMasterState\)?\(state, docIds\);\n/m;
-
-function fix(indent) {
-  return [
-    `/* ${MARK} (docs/proposals/stale-push-guard.md) */`,
-    `if (state.events.canceled.getValue()) {`,
-    `  return false;`,
-    `}`,
-    `var currentForkDocs = await state.input.forkInstance.findDocumentsById(docIds, true);`,
-    `currentForkDocs.forEach(currentForkDoc => {`,
-    `  upDocsById[currentForkDoc[state.primaryPath]] = currentForkDoc;`,
-    `});`,
-  ]
-    .map((line) => indent + line + '\n')
-    .join('');
-}
+// Each patch: the file in RxDB's builds, a marker (idempotence), the statement after which the fix
+// goes (in the ESM and the CommonJS build alike), and the fix, indented like that statement.
+const PATCHES = [
+  {
+    file: join('replication-protocol', 'upstream.js'),
+    mark: 'emdad-field: re-read the fork after the assumed master',
+    anchor: /^(\s*)var assumedMasterState = await [^\n]*getAssumedMasterState\)?\(state, docIds\);\n/m,
+    fix: (mark) => [
+      `/* ${mark} (docs/proposals/stale-push-guard.md) */`,
+      `if (state.events.canceled.getValue()) {`,
+      `  return false;`,
+      `}`,
+      `var currentForkDocs = await state.input.forkInstance.findDocumentsById(docIds, true);`,
+      `currentForkDocs.forEach(currentForkDoc => {`,
+      `  upDocsById[currentForkDoc[state.primaryPath]] = currentForkDoc;`,
+      `});`,
+    ],
+  },
+  {
+    // The second fix: `persistFromMaster` in rxdb/src/replication-protocol/downstream.ts writes an
+    // incoming master over the local document whenever that equals the assumed master, however old
+    // the incoming master is. Live changes are delayed while a push runs and queued behind pulls, so
+    // an older version can be applied after a newer one and put a record back (then a later local
+    // edit is made on, and pushed from, that older copy). Our documents carry the server's stamp:
+    // a master older than the local document's stamp is never written. A deleted local document
+    // takes anything (a record that left the user's scope may come back with an older stamp).
+    file: join('replication-protocol', 'downstream.js'),
+    mark: 'emdad-field: never an older master over a newer local copy',
+    anchor: /^(\s*)var assumedMaster = assumedMasterState\[docId\];\n/m,
+    fix: (mark) => [
+      `/* ${mark} (README, "Sync and conflicts") */`,
+      `if (forkStateFullDoc && !forkStateFullDoc._deleted && typeof masterState.serverUpdatedAt === 'number' && typeof forkStateFullDoc.serverUpdatedAt === 'number' && masterState.serverUpdatedAt < forkStateFullDoc.serverUpdatedAt) {`,
+      `  return;`,
+      `}`,
+    ],
+  },
+];
 
 const require = createRequire(import.meta.url);
 let root;
@@ -49,20 +68,26 @@ try {
 
 let failed = false;
 let patched = false;
-for (const build of ['esm', 'cjs']) {
-  const file = join(root, 'dist', build, 'replication-protocol', 'upstream.js');
-  const code = readFileSync(file, 'utf8');
-  if (code.includes(MARK)) continue;
-  const match = ANCHOR.exec(code);
-  if (!match) {
-    console.error(`patch-rxdb: ${file} has no "getAssumedMasterState(state, docIds)" statement to patch`);
-    failed = true;
-    continue;
+for (const patch of PATCHES) {
+  for (const build of ['esm', 'cjs']) {
+    const file = join(root, 'dist', build, patch.file);
+    const code = readFileSync(file, 'utf8');
+    if (code.includes(patch.mark)) continue;
+    const match = patch.anchor.exec(code);
+    if (!match) {
+      console.error(`patch-rxdb: ${file} has no statement matching ${patch.anchor} to patch`);
+      failed = true;
+      continue;
+    }
+    const at = match.index + match[0].length;
+    const fix = patch
+      .fix(patch.mark)
+      .map((line) => match[1] + line + '\n')
+      .join('');
+    writeFileSync(file, code.slice(0, at) + fix + code.slice(at));
+    patched = true;
+    console.log(`patch-rxdb: patched ${file}`);
   }
-  const at = match.index + match[0].length;
-  writeFileSync(file, code.slice(0, at) + fix(match[1]) + code.slice(at));
-  patched = true;
-  console.log(`patch-rxdb: patched ${file}`);
 }
 // Vite's dev server keeps a pre-bundled copy of its dependencies: drop it so it bundles the fix.
 if (patched) {

@@ -63,12 +63,15 @@ function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 200));
 }
 
-it('the installed RxDB carries the upstream fix (scripts/patch-rxdb.mjs, run by npm install)', () => {
+it('the installed RxDB carries both fixes (scripts/patch-rxdb.mjs, run by npm install)', () => {
   const rxdb = dirname(createRequire(import.meta.url).resolve('rxdb/package.json'));
   for (const build of ['esm', 'cjs']) {
-    const upstream = readFileSync(join(rxdb, 'dist', build, 'replication-protocol', 'upstream.js'), 'utf8');
-    expect(upstream, `${build} build: run npm install or node scripts/patch-rxdb.mjs`).toContain(
-      'emdad-field: re-read the fork after the assumed master',
+    const read = (file: string) =>
+      readFileSync(join(rxdb, 'dist', build, 'replication-protocol', file), 'utf8');
+    const hint = `${build} build: run npm install or node scripts/patch-rxdb.mjs`;
+    expect(read('upstream.js'), hint).toContain('emdad-field: re-read the fork after the assumed master');
+    expect(read('downstream.js'), hint).toContain(
+      'emdad-field: never an older master over a newer local copy',
     );
   }
 });

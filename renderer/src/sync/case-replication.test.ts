@@ -206,6 +206,23 @@ describe('startCaseReplication against a contract-faithful fake server', () => {
     expect(seen.slice(seen.indexOf('edited here'))).not.toContain('as created');
   });
 
+  it('never applies a live copy older than the one it holds (a late, out-of-order delivery)', async () => {
+    const server = new FakeSyncServer();
+    const first = server.serverWrite(sampleCase({ subject: 'first' }));
+    const { db, replication } = await client(server);
+    await replication.awaitInSync();
+    server.serverWrite({ ...first, subject: 'second', updatedAt: '2026-11-23T12:00:00.000Z' });
+    await eventually(
+      async () => (await localDoc(db, first.id))?.subject === 'second',
+      'the second version arrives',
+    );
+    // The first version comes again, late; then an unrelated change, which is applied after it.
+    server.replay('cases', [first]);
+    const marker = server.serverWrite(sampleCase({ subject: 'marker' }));
+    await eventually(async () => Boolean(await localDoc(db, marker.id)), 'the change after it is applied');
+    expect((await localDoc(db, first.id))?.subject).toBe('second');
+  });
+
   it('reports refused rows with their code and leaves them not synced', async () => {
     const server = new FakeSyncServer();
     // The status keeps only the last error and a later successful round clears it, so record every

@@ -123,7 +123,8 @@ describe('startUserReplication: every collection, one stream', () => {
       },
     });
     const mine = expense();
-    await db.expenses.insert({ ...mine, serverUpdatedAt: 12345 });
+    // A stale stamp claimed by the local copy: never pushed (the server's own comes back).
+    await db.expenses.insert({ ...mine, serverUpdatedAt: 1 });
     // A read-only collection written locally (it should not be, but nothing must leave the device).
     await db.reference.insert({
       id: 'ref-local',

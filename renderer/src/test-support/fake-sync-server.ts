@@ -158,6 +158,11 @@ export class FakeSyncServer {
     for (let i = 0; i < bytes.length; i += size) controller.enqueue(bytes.slice(i, i + size));
   }
 
+  /** Sends these stored versions again as a live message (a late, out-of-order delivery). */
+  replay<T extends { id: string }>(name: CollectionName, documents: readonly T[]) {
+    this.broadcast(name, documents as unknown as AnyDoc[]);
+  }
+
   /** Sends RESYNC on every open stream (as the server does when a user's scope changed). */
   resyncStreams() {
     for (const stream of this.streams)
