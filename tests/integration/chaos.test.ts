@@ -646,6 +646,30 @@ describe.each(testDatabases())('chaos on %s', (kind) => {
 // A bug the chaos test found, reproduced deterministically; fixed by push receipts (see above).
 // ---------------------------------------------------------------------------------------------
 
+async function getCase(url: string, token: string, id: string): Promise<WireDoc<CaseDoc>> {
+  const res = await fetch(url + API_ROUTES.caseById.replace(':id', id), {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  expect(res.status).toBe(200);
+  return (await res.json()) as WireDoc<CaseDoc>;
+}
+
+/** Another user (the central office) writes the case's description, against its current version. */
+async function editDescriptionAsOffice(url: string, token: string, id: string): Promise<void> {
+  const master = await getCase(url, token, id);
+  const res = await fetch(url + API_ROUTES.replicationPush.replace(':collection', 'cases'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify([
+      {
+        newDocumentState: { ...master, description: 'از دفتر مرکزی', updatedAt: new Date().toISOString() },
+        assumedMasterState: master,
+      },
+    ]),
+  });
+  expect(await res.json()).toMatchObject({ conflicts: [], refused: [] });
+}
+
 describe.each(testDatabases())('an edit after a push whose answer was lost, on %s', (kind) => {
   let running: RunningServer | undefined;
   let device: SyncClient | undefined;
@@ -655,14 +679,6 @@ describe.each(testDatabases())('an edit after a push whose answer was lost, on %
     await running?.close();
     running = undefined;
   });
-
-  async function serverCase(url: string, token: string, id: string): Promise<WireDoc<CaseDoc>> {
-    const res = await fetch(url + API_ROUTES.caseById.replace(':id', id), {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    expect(res.status).toBe(200);
-    return (await res.json()) as WireDoc<CaseDoc>;
-  }
 
   // Regression test of a bug the chaos test found (fixed by push receipts, sync-server migration 4).
   // Before the fix: the device pushes v1; the server commits it but
@@ -709,27 +725,11 @@ describe.each(testDatabases())('an edit after a push whose answer was lost, on %
         }
         const doc = (await device.db.cases.findOne(created.id).exec())!;
         await within(lost, 20_000, 'the v1 push reaches the server and its answer is lost');
-        expect((await serverCase(url, admin.accessToken, created.id)).reporterName).toBe('v1');
+        expect((await getCase(url, admin.accessToken, created.id)).reporterName).toBe('v1');
 
         // Someone else edits another field of the case.
-        const master = await serverCase(url, admin.accessToken, created.id);
-        if (someoneElse) {
-          const push = await fetch(url + API_ROUTES.replicationPush.replace(':collection', 'cases'), {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${admin.accessToken}` },
-            body: JSON.stringify([
-              {
-                newDocumentState: {
-                  ...master,
-                  description: 'از دفتر مرکزی',
-                  updatedAt: new Date().toISOString(),
-                },
-                assumedMasterState: master,
-              },
-            ]),
-          });
-          expect(await push.json()).toMatchObject({ conflicts: [], refused: [] });
-        }
+        const master = await getCase(url, admin.accessToken, created.id);
+        if (someoneElse) await editDescriptionAsOffice(url, admin.accessToken, created.id);
 
         // The device's user, still offline, changes the same field again; then the network returns.
         await doc.getLatest().incrementalModify((d) => ({
@@ -744,20 +744,12 @@ describe.each(testDatabases())('an edit after a push whose answer was lost, on %
           return local && isCaseSynced(local) ? local : null;
         }, 'the device shows the case as synced');
         expect(device.refused).toEqual([]);
-        const onServer = await serverCase(url, admin.accessToken, created.id);
+        const onServer = await getCase(url, admin.accessToken, created.id);
         expect(onServer.description).toBe(someoneElse ? 'از دفتر مرکزی' : master.description);
         expect(final.reporterName).toBe(onServer.reporterName);
         expect(onServer.reporterName).toBe('v2');
       });
 });
-
-async function getCase(url: string, token: string, id: string): Promise<WireDoc<CaseDoc>> {
-  const res = await fetch(url + API_ROUTES.caseById.replace(':id', id), {
-    headers: { authorization: `Bearer ${token}` },
-  });
-  expect(res.status).toBe(200);
-  return (await res.json()) as WireDoc<CaseDoc>;
-}
 
 describe.each(testDatabases())(
   "an edit after a lost answer, its retry and another user's edit, on %s",
@@ -792,24 +784,7 @@ describe.each(testDatabases())(
           // The push that follows the retry of v1 (the one carrying v2): another user edits first.
           if (!body.includes('"reporterName":"v2"')) return;
           if (pushes++ > 0) return;
-          edited = (async () => {
-            const master = await getCase(url, admin.accessToken, caseId);
-            const res = await fetch(url + API_ROUTES.replicationPush.replace(':collection', 'cases'), {
-              method: 'POST',
-              headers: { 'content-type': 'application/json', authorization: `Bearer ${admin.accessToken}` },
-              body: JSON.stringify([
-                {
-                  newDocumentState: {
-                    ...master,
-                    description: 'از دفتر مرکزی',
-                    updatedAt: new Date().toISOString(),
-                  },
-                  assumedMasterState: master,
-                },
-              ]),
-            });
-            expect(await res.json()).toMatchObject({ conflicts: [], refused: [] });
-          })();
+          edited = editDescriptionAsOffice(url, admin.accessToken, caseId);
           await edited;
         },
       });

@@ -44,6 +44,25 @@ describe.each(backends().map((b) => [b.name, b] as const))(
       return doc;
     }
 
+    /** A technician's new mission, as a device creates it. */
+    const draftMission = (): Doc => ({
+      id: `mis-${randomUUID()}`,
+      title: 'Site visit',
+      status: 'draft',
+      createdBy: USER_IDS.tech1,
+      assigneeId: USER_IDS.tech1,
+      place: 'Vanak Square',
+      caseIds: [],
+      windowStart: null,
+      windowEnd: null,
+      approvedBy: null,
+      approvedAt: null,
+      reportActivities: [],
+      revisitReason: null,
+      createdAt: iso(),
+      updatedAt: iso(),
+    });
+
     it('accepts a resend of the accepted submission after the supervisor decided, and keeps the decision', async () => {
       const draft: Doc = {
         id: `exp-${randomUUID()}`,
@@ -114,23 +133,7 @@ describe.each(backends().map((b) => [b.name, b] as const))(
     });
 
     it('recognises a resent create after someone else changed the document', async () => {
-      const mission: Doc = {
-        id: `mis-${randomUUID()}`,
-        title: 'Site visit',
-        status: 'draft',
-        createdBy: USER_IDS.tech1,
-        assigneeId: USER_IDS.tech1,
-        place: 'Vanak Square',
-        caseIds: [],
-        windowStart: null,
-        windowEnd: null,
-        approvedBy: null,
-        approvedAt: null,
-        reportActivities: [],
-        revisitReason: null,
-        createdAt: iso(),
-        updatedAt: iso(),
-      };
+      const mission = draftMission();
       const create = { newDocumentState: { ...mission, _deleted: false }, assumedMasterState: null };
       expect((await pushTo(server.app, tech1, 'missions', [create])).body).toMatchObject({
         conflicts: [],
@@ -160,23 +163,7 @@ describe.each(backends().map((b) => [b.name, b] as const))(
     it('fast-forwards an edit pushed against no master after its own create, while nobody else wrote it', async () => {
       // The answer to the create was lost and the technician edited before the retry was answered:
       // RxDB pushes the edit with no assumed master. The stored content is the technician's own.
-      const mission: Doc = {
-        id: `mis-${randomUUID()}`,
-        title: 'Site visit',
-        status: 'draft',
-        createdBy: USER_IDS.tech1,
-        assigneeId: USER_IDS.tech1,
-        place: 'Vanak Square',
-        caseIds: [],
-        windowStart: null,
-        windowEnd: null,
-        approvedBy: null,
-        approvedAt: null,
-        reportActivities: [],
-        revisitReason: null,
-        createdAt: iso(),
-        updatedAt: iso(),
-      };
+      const mission = draftMission();
       const create = { newDocumentState: { ...mission, _deleted: false }, assumedMasterState: null };
       expect((await pushTo(server.app, tech1, 'missions', [create])).body).toMatchObject({
         conflicts: [],
