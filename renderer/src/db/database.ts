@@ -26,7 +26,6 @@ import {
 } from '@emdad/domain';
 import {
   COLLECTIONS,
-  APPEND_ONLY_COLLECTIONS,
   COLLECTION_NAMES,
   mergeSpecOf,
   type CaseEventDoc,
@@ -80,8 +79,6 @@ export type DeviceDatabase = RxDatabase;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- RxDB's storage generics are not needed here
 export type AnyRxStorage = RxStorage<any, any>;
-
-export { APPEND_ONLY_COLLECTIONS, mergeSpecOf };
 
 function serverFieldsEqual(a: Partial<CaseDoc>, b: Partial<CaseDoc>): boolean {
   const ra = a as Record<string, unknown>;

@@ -28,7 +28,13 @@ import { lockCollection, stampTaker } from './clock.ts';
 import type { PushContext } from './documents.ts';
 import { parsePushBody, type PushRowInput } from './push-body.ts';
 import { caseScopeSql, SqlParams, type Scope } from './scope.ts';
-import { loadReceipts, receiptContent, saveReceipt, type PushReceipt } from './push-receipts.ts';
+import {
+  loadReceipts,
+  ownAcceptedBase,
+  receiptContent,
+  saveReceipt,
+  type PushReceipt,
+} from './push-receipts.ts';
 import { mergePage, scopeChangeRows, type VirtualRowSource } from './scope-changes.ts';
 import { mergeSorted, moveTombstones, recordScopeMove, type ScopeColumnValues } from './scope-moves.ts';
 
@@ -346,14 +352,13 @@ export async function pushCases(db: Db, ctx: PushContext, rows: PushRowInput[]):
           // field it wrote and drops the edit (chaos seed 1294732055; deterministic tests in
           // tests/integration/chaos.test.ts). So the server merges it with the domain's rule from the
           // receipt's content and stores the result; the device takes it from the stream.
-          const claimed: unknown = row.assumedMasterState?.serverUpdatedAt;
-          const assumedStamp = typeof claimed === 'number' ? claimed : null;
           const stale = (row.assumedMasterState?.serverUpdatedAt ?? null) !== master.serverUpdatedAt;
+          const ownBase = stale ? ownAcceptedBase(receipt, row.assumedMasterState) : null;
           let fastForward = false;
-          if (stale && receipt?.content && receipt.stamp !== null && (assumedStamp ?? -1) < receipt.stamp) {
+          if (ownBase) {
             const merged = mergeCaseConflict({
               newDocumentState: pushed,
-              assumedMasterState: receipt.content as unknown as WireDoc<CaseDoc>,
+              assumedMasterState: ownBase as unknown as WireDoc<CaseDoc>,
               realMasterState: master,
             });
             // Nothing of the device's survives but its edit time: it gets the master back as a

@@ -27,7 +27,13 @@ import { documentScopeSql, SqlParams, type Scope } from './scope.ts';
 import { mergePage, scopeChangeRows, type VirtualRowSource } from './scope-changes.ts';
 import { mergeSorted, moveTombstones, recordScopeMove, type ScopeColumnValues } from './scope-moves.ts';
 import type { PushRowInput } from './push-body.ts';
-import { loadReceipts, receiptContent, saveReceipt, type PushReceipt } from './push-receipts.ts';
+import {
+  loadReceipts,
+  ownAcceptedBase,
+  receiptContent,
+  saveReceipt,
+  type PushReceipt,
+} from './push-receipts.ts';
 
 export type DocumentCollection = Exclude<CollectionName, 'cases'>;
 type Doc = Record<string, unknown> & { id: string };
@@ -272,13 +278,12 @@ export async function pushDocuments(
           if (receipt?.hash === clientContentHash(clientFields, pushed)) continue;
           // A stale assumed master is a conflict — unless this install's own accepted content is newer
           // than the base it assumes: then the server merges from that content (see cases.ts).
-          const claimed: unknown = row.assumedMasterState?.serverUpdatedAt;
-          const assumedStamp = typeof claimed === 'number' ? claimed : null;
           const stale = (row.assumedMasterState?.serverUpdatedAt ?? null) !== master.doc.serverUpdatedAt;
-          if (stale && receipt?.content && receipt.stamp !== null && (assumedStamp ?? -1) < receipt.stamp) {
+          const ownBase = stale ? ownAcceptedBase(receipt, row.assumedMasterState) : null;
+          if (ownBase) {
             const merged = mergeDocumentConflict(mergeSpecOf(collection), {
               newDocumentState: pushed,
-              assumedMasterState: receipt.content as WireDoc<Doc>,
+              assumedMasterState: ownBase as WireDoc<Doc>,
               realMasterState: master.doc,
             });
             const mergedDoc = documentOf(merged);

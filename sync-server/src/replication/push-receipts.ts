@@ -29,6 +29,20 @@ export function receiptOf(row: {
   };
 }
 
+/**
+ * The base a stale push descends from when the install's own accepted content (its receipt) is newer
+ * than the master the push assumes: that content, for the server's three-way merge. Null otherwise
+ * (no receipt, one from before migration 11, or an assumed master at least as new).
+ */
+export function ownAcceptedBase(
+  receipt: PushReceipt | undefined,
+  assumedMasterState: Readonly<Record<string, unknown>> | null | undefined,
+): Record<string, unknown> | null {
+  if (!receipt?.content || receipt.stamp === null) return null;
+  const claimed = assumedMasterState?.serverUpdatedAt;
+  return (typeof claimed === 'number' ? claimed : -1) < receipt.stamp ? receipt.content : null;
+}
+
 /** What a receipt keeps of a pushed document: its client fields and deletion flag. */
 export function receiptContent(
   clientFields: readonly string[],
