@@ -18,11 +18,12 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { API_ROUTES, isCaseSynced, type CaseDoc } from '@emdad/domain';
+import { isCaseSynced, type CaseDoc } from '@emdad/domain';
 import {
   databaseOptions,
   demoCase,
   eventually,
+  getCase,
   login,
   startClient,
   startServer,
@@ -31,14 +32,6 @@ import {
   type RunningServer,
   type SyncClient,
 } from '../support/sync-clients.ts';
-
-async function serverCase(url: string, token: string, id: string): Promise<CaseDoc> {
-  const res = await fetch(url + API_ROUTES.caseById.replace(':id', id), {
-    headers: { authorization: `Bearer ${token}` },
-  });
-  expect(res.status).toBe(200);
-  return (await res.json()) as CaseDoc;
-}
 
 async function localCase(client: SyncClient, id: string): Promise<CaseDoc | undefined> {
   return (await client.db.cases.findOne(id).exec())?.toJSON() as CaseDoc | undefined;
@@ -161,7 +154,7 @@ describe.each(testDatabases())('a stale local snapshot, on %s', (kind) => {
     // ...the other device never saw its subject reverted...
     expect(seenByBranch.slice(seenByBranch.indexOf('عنوان نسخه دو'))).not.toContain(shared.subject);
     // ...and the server keeps both of the other device's edits.
-    const onServer = await serverCase(running.url, admin.accessToken, shared.id);
+    const onServer = await getCase(running.url, admin.accessToken, shared.id);
     expect({ subject: onServer.subject, description: onServer.description }).toEqual({
       subject: 'عنوان نسخه دو',
       description: 'توضیح نسخه یک',

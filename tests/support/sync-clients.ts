@@ -13,6 +13,7 @@ import {
   type CaseDoc,
   type PushRow,
   type RefusedWrite,
+  type WireDoc,
 } from '@emdad/domain';
 import type { CollectionName } from '@emdad/domain/model/index';
 import { BRANCH_IDS, MERCHANT_IDS, TEMPLATE_IDS, demoUsers } from '@emdad/fixtures';
@@ -266,6 +267,15 @@ export async function startClient(
       await db.close();
     },
   };
+}
+
+/** The server's current version of a case, read as `token`'s user (GET /api/cases/:id). */
+export async function getCase(url: string, token: string, id: string): Promise<WireDoc<CaseDoc>> {
+  const res = await fetch(url + API_ROUTES.caseById.replace(':id', id), {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (res.status !== 200) throw new Error(`GET case ${id}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as WireDoc<CaseDoc>;
 }
 
 /** Polls until `check` passes; fails after a generous bound (never a timing assertion). */
